@@ -1,0 +1,64 @@
+"""Round trip through the built wheel: a fresh environment with only the wheel can predict."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import __version__
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PREDICT = """
+import json
+import {{ cookiecutter.package_name }} as package
+from {{ cookiecutter.package_name }}.predict import make_prediction
+from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER
+result = make_prediction([EXAMPLE_PASSENGER])
+print(json.dumps({"file": package.__file__, "result": result.model_dump()}))
+"""
+
+
+def run(*command: str | Path, cwd: Path) -> str:
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    completed = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode:
+        pytest.fail(f"{command} failed:\n{completed.stdout}\n{completed.stderr}")
+    return completed.stdout
+
+
+@pytest.mark.slow
+def test_wheel_predicts_in_a_clean_environment(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    build = (sys.executable, "-m", "build", "--wheel", "--installer", "uv", "--outdir", dist)
+    run(*build, PROJECT_ROOT, cwd=tmp_path)
+    (wheel,) = dist.glob("*.whl")
+    assert f"-{__version__}-" in wheel.name
+    names = zipfile.ZipFile(wheel).namelist()
+    package = "{{ cookiecutter.package_name }}"
+    for shipped in ("VERSION", "config.yml", "trained_models/survival_pipeline_v{}.joblib"):
+        assert f"{package}/{shipped.format(__version__)}" in names
+    assert not [name for name in names if "datasets/" in name or name.endswith(".csv")]
+
+    venv = tmp_path / "venv"
+    uv = (sys.executable, "-m", "uv")
+    run(*uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    run(*uv, "pip", "install", "--quiet", "--python", python, wheel, cwd=tmp_path)
+
+    output = json.loads(run(python, "-c", PREDICT, cwd=tmp_path))
+    assert Path(output["file"]).is_relative_to(venv)
+    assert output["result"]["errors"] == []
+    assert output["result"]["model_version"] == __version__
+    assert output["result"]["labels"] == [1]
