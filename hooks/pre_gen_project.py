@@ -23,6 +23,8 @@ VERSION = re.compile(
 )
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 GIT_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+# Longer names push generated import lines past the linters' 100 columns.
+MAX_PACKAGE_LENGTH = 40
 ONE_LINE_FIELDS = ("project_name", "description", "author_name", "email")
 
 
@@ -47,6 +49,13 @@ def validate(answers: dict[str, str]) -> list[str]:
                 "type it on one line."
             )
 
+    name = answers["project_name"]
+    if name.strip() and not any(char.isalnum() for char in name):
+        problems.append(
+            f"ERROR: project_name ({name!r}) has no letters or digits; "
+            "type a name such as 'Titanic Survival' instead."
+        )
+
     slug = answers["project_slug"]
     if not SLUG.fullmatch(slug):
         problems.append(
@@ -64,6 +73,12 @@ def validate(answers: dict[str, str]) -> list[str]:
             f"ERROR: package_name ({package!r}) is not a valid, lowercase Python identifier "
             "that is free of keywords and standard-library names; "
             f"use {suggest_identifier(package)!r} instead."
+        )
+    elif len(package) > MAX_PACKAGE_LENGTH:
+        shorter = package[:MAX_PACKAGE_LENGTH].rstrip("_")
+        problems.append(
+            f"ERROR: package_name ({package!r}) is longer than {MAX_PACKAGE_LENGTH} characters; "
+            f"use a shorter name such as {shorter!r} instead."
         )
 
     distribution = answers["distribution_name"]

@@ -1,4 +1,4 @@
-"""{{ cookiecutter.description }}"""
+"""The model package: trained pipeline, input schema and training metadata under one version."""
 
 from importlib.resources import files
 

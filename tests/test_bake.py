@@ -1,0 +1,238 @@
+"""Baking: defaults, every option value, hostile answers, the exact file set, lint."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULTS, TEMPLATE, run
+
+EXPECTED_FILES = {
+    ".cookiecutter.json",
+    ".gitignore",
+    "LICENSE",
+    "README.md",
+    "model-package/README.md",
+    "model-package/pyproject.toml",
+    "model-package/tox.ini",
+    "model-package/tests/conftest.py",
+    "model-package/tests/code/test_config.py",
+    "model-package/tests/code/test_features.py",
+    "model-package/tests/data/test_dataset.py",
+    "model-package/tests/model/test_model.py",
+    "model-package/tests/model/test_predict.py",
+    "model-package/tests/model/test_wheel.py",
+    "model-package/{package}/VERSION",
+    "model-package/{package}/__init__.py",
+    "model-package/{package}/config.py",
+    "model-package/{package}/config.yml",
+    "model-package/{package}/data.py",
+    "model-package/{package}/datasets/README.md",
+    "model-package/{package}/datasets/titanic3.csv",
+    "model-package/{package}/features.py",
+    "model-package/{package}/persistence.py",
+    "model-package/{package}/pipeline.py",
+    "model-package/{package}/predict.py",
+    "model-package/{package}/py.typed",
+    "model-package/{package}/schemas.py",
+    "model-package/{package}/train_pipeline.py",
+    "model-package/{package}/trained_models/.gitkeep",
+}
+UNRENDERED = re.compile(r"{{|{%|{#")
+LICENSES = {
+    "MIT": ("MIT License", 'license = "MIT"'),
+    "GPL-3.0": ("GNU GENERAL PUBLIC LICENSE", 'license = "GPL-3.0-only"'),
+    "AGPL-3.0": ("GNU AFFERO GENERAL PUBLIC LICENSE", 'license = "AGPL-3.0-only"'),
+    "Proprietary": ("All rights reserved.", 'license = "LicenseRef-Proprietary"'),
+}
+
+
+def bake_ok(cookies, **context: str) -> Path:
+    result = cookies.bake(extra_context=context)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return Path(result.project_path)
+
+
+def generated_files(project: Path) -> set[str]:
+    return {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+
+
+def pyproject(project: Path) -> dict:
+    return tomllib.loads((project / "model-package" / "pyproject.toml").read_text())
+
+
+def answers(project: Path) -> dict[str, str]:
+    return json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
+
+
+def ruff(project: Path) -> None:
+    ruff_bin = (sys.executable, "-m", "ruff")
+    package_dir = project / "model-package"
+    run([*ruff_bin, "check", "--no-cache", "."], cwd=package_dir)
+    run([*ruff_bin, "format", "--no-cache", "--check", "."], cwd=package_dir)
+
+
+def test_defaults(cookies) -> None:
+    project = bake_ok(cookies)
+    assert project.name == DEFAULTS["project_slug"]
+    expected = {name.format(package=DEFAULTS["package_name"]) for name in EXPECTED_FILES}
+    assert generated_files(project) == expected
+    metadata = pyproject(project)["project"]
+    assert metadata["name"] == DEFAULTS["distribution_name"]
+    assert metadata["requires-python"] == ">=3.11"
+    version_file = project / "model-package" / DEFAULTS["package_name"] / "VERSION"
+    assert version_file.read_text() == "0.1.0\n"
+    ruff(project)
+
+
+def test_no_unrendered_template_syntax(cookies) -> None:
+    project = bake_ok(cookies)
+    leftovers = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in project.rglob("*")
+        if path.is_file() and path.suffix != ".csv"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if UNRENDERED.search(line)
+    ]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("license_name", sorted(LICENSES))
+def test_each_license(cookies, license_name: str) -> None:
+    project = bake_ok(cookies, open_source_license=license_name, author_name="Ada Lovelace")
+    heading, pyproject_line = LICENSES[license_name]
+    license_text = (project / "LICENSE").read_text()
+    assert heading in license_text
+    assert not (project / "licenses").exists()
+    assert pyproject_line in (project / "model-package" / "pyproject.toml").read_text()
+    if license_name in ("MIT", "Proprietary"):
+        assert "Ada Lovelace" in license_text
+    assert f"License-{license_name.replace('-', '--')}" in (project / "README.md").read_text()
+
+
+@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+def test_each_python_version(cookies, python_version: str) -> None:
+    project = bake_ok(cookies, python_version=python_version)
+    config = pyproject(project)
+    assert config["project"]["requires-python"] == f">={python_version}"
+    assert config["tool"]["ruff"]["target-version"] == f"py{python_version.replace('.', '')}"
+    assert config["tool"]["mypy"]["python_version"] == python_version
+    tox_ini = (project / "model-package" / "tox.ini").read_text()
+    assert f"base_python = python{python_version}" in tox_ini
+    ruff(project)
+
+
+def test_custom_names_and_version(cookies) -> None:
+    project = bake_ok(
+        cookies,
+        project_name="Churn Predictor",
+        package_name="churn",
+        distribution_name="acme-churn",
+        version="2.3.0rc1",
+        default_branch="release/prod",
+    )
+    assert project.name == "churn-predictor"
+    assert (project / "model-package" / "churn" / "predict.py").is_file()
+    assert pyproject(project)["project"]["name"] == "acme-churn"
+    assert (project / "model-package" / "churn" / "VERSION").read_text() == "2.3.0rc1\n"
+    assert answers(project)["default_branch"] == "release/prod"
+    ruff(project)
+
+
+HOSTILE_BUT_VALID = [
+    {"project_name": "O'Connor's \"Survival\" Model"},
+    {"project_name": 'Triple """ quotes'},
+    {"project_name": "Back\\slash \\ name"},
+    {"description": 'Ends in a quote"'},
+    {"description": "Quotes ''' and \"\"\" and a backslash \\"},
+    {"author_name": "Zoë O'Brien-Δ"},
+    {"project_name": "Título Ñandú"},
+]
+
+
+@pytest.mark.parametrize("context", HOSTILE_BUT_VALID, ids=lambda c: repr(c)[:40])
+def test_hostile_answers_bake_a_valid_project(cookies, context: dict[str, str]) -> None:
+    project = bake_ok(cookies, **context)
+    metadata = pyproject(project)["project"]
+    if "description" in context:
+        assert metadata["description"] == context["description"]
+    if "author_name" in context:
+        assert metadata["authors"][0]["name"] == context["author_name"]
+    recorded = answers(project)
+    for key, value in context.items():
+        assert recorded[key] == value
+    ruff(project)
+
+
+def test_injection_in_answers_runs_nothing(cookies, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payload = f'"""; import os; os.system("touch {marker}"); """'
+    project = bake_ok(
+        cookies, project_name='x"""; import os #', description=payload, author_name=payload
+    )
+    assert not marker.exists()
+    assert pyproject(project)["project"]["description"] == payload
+    assert answers(project)["author_name"] == payload
+    ruff(project)
+
+
+def test_longest_package_name_passes_lint(cookies) -> None:
+    project = bake_ok(cookies, package_name="p" * 40)
+    ruff(project)
+
+
+FAILING = [
+    ({"package_name": "class"}, "package_name ('class') is not a valid"),
+    ({"package_name": "json"}, "use 'my_json' instead"),
+    ({"package_name": "2fast"}, "use 'my_2fast' instead"),
+    ({"package_name": "p" * 41}, "is longer than 40 characters"),
+    ({"package_name": 'x"); import os; os.system("id") #'}, "package_name ("),
+    ({"project_slug": "Bad Slug!"}, "project_slug ('Bad Slug!') must be lowercase"),
+    ({"project_slug": "../escape"}, "project_slug ('../escape')"),
+    ({"distribution_name": "-bad-"}, "distribution_name ('-bad-') is not a valid PEP 508 name"),
+    ({"version": "1.0-beta"}, "version ('1.0-beta') is not a canonical PEP 440 version"),
+    ({"version": "v1"}, "version ('v1')"),
+    ({"email": "bob"}, "email ('bob') does not look like an e-mail address"),
+    ({"default_branch": "feature..x"}, "default_branch ('feature..x') is not a valid git branch"),
+    ({"project_name": "!!!"}, "project_name ('!!!') has no letters or digits"),
+    ({"description": "two\nlines"}, "description ('two\\nlines') contains a line break"),
+    ({"author_name": "  "}, "author_name is empty"),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), FAILING, ids=lambda c: repr(c)[:40])
+def test_bad_answers_fail_cleanly(tmp_path: Path, context: dict[str, str], message: str) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", output, TEMPLATE]
+    command += [f"{key}={value}" for key, value in context.items()]
+    completed = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert completed.returncode == 1
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert any(message in line for line in errors), completed.stderr
+    assert list(output.iterdir()) == []
+    assert not (tmp_path / "escape").exists()
+
+
+def test_every_problem_is_reported_at_once(cookies) -> None:
+    result = cookies.bake(extra_context={"version": "x", "email": "y", "package_name": "def"})
+    assert result.exit_code != 0
+    assert result.project_path is None or not Path(result.project_path).exists()
+
+
+def test_replay_from_recorded_answers(cookies, tmp_path: Path) -> None:
+    project = bake_ok(cookies, project_name="Replay Me", open_source_license="GPL-3.0")
+    output = tmp_path / "replayed"
+    replay_file = project / ".cookiecutter.json"
+    command = [sys.executable, "-m", "cookiecutter", "--replay-file", replay_file, "-o", output]
+    run([*command, TEMPLATE], cwd=tmp_path)
+    replayed = output / project.name
+    assert generated_files(replayed) == generated_files(project)
+    for name in generated_files(project):
+        assert (replayed / name).read_bytes() == (project / name).read_bytes(), name

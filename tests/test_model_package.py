@@ -1,0 +1,49 @@
+"""Slow tier: the baked project's own gates, then its wheel in a clean environment."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULTS, make_venv, python_in, run
+
+pytestmark = pytest.mark.slow
+
+PREDICT = """
+import json
+from titanic_survival_model.predict import make_prediction
+from titanic_survival_model.persistence import load_metadata
+from titanic_survival_model.schemas import EXAMPLE_PASSENGER
+result = make_prediction([EXAMPLE_PASSENGER, {"pclass": 7}])
+print(json.dumps({"result": result.model_dump(), "metrics": load_metadata().metrics.model_dump()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def model_package(cookies_session) -> Path:
+    result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path) / "model-package"
+
+
+def test_tox_gates_pass(model_package: Path) -> None:
+    run([sys.executable, "-m", "tox", "-e", "lint,typecheck,test_package,build"], cwd=model_package)
+    wheels = list((model_package / "dist").glob("*.whl"))
+    assert [wheel.name for wheel in wheels] == ["titanic_survival_model-0.1.0-py3-none-any.whl"]
+
+
+def test_wheel_predicts_from_a_clean_environment(model_package: Path, tmp_path: Path) -> None:
+    wheels = list((model_package / "dist").glob("*.whl"))
+    if not wheels:
+        pytest.fail("no wheel: test_tox_gates_pass must run first")
+    venv = make_venv(tmp_path / "venv", wheels[0])
+    output = json.loads(run([python_in(venv), "-c", PREDICT], cwd=tmp_path).stdout)
+    result = output["result"]
+    assert result["model_version"] == "0.1.0"
+    assert result["labels"][0] == 1
+    assert 0.5 < result["probabilities"][0] < 1
+    assert result["labels"][1] is None
+    assert {error["index"] for error in result["errors"]} == {1}
+    assert output["metrics"]["roc_auc"] >= 0.84
+    assert output["metrics"]["accuracy"] >= 0.78
+    print(f"holdout metrics of {DEFAULTS['distribution_name']}: {output['metrics']}")
