@@ -56,5 +56,8 @@ def make_venv(path: Path, *requirements: str | Path) -> Path:
     uv = (sys.executable, "-m", "uv")
     run([*uv, "venv", "--quiet", "--python", sys.executable, path], cwd=path.parent)
     if requirements:
-        run([*uv, "pip", "install", "--quiet", "--python", python_in(path), *requirements], cwd=path.parent)
+        run(
+            [*uv, "pip", "install", "--quiet", "--python", python_in(path), *requirements],
+            cwd=path.parent,
+        )
     return path
