@@ -23,8 +23,9 @@ VERSION = re.compile(
 )
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 GIT_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
-# Longer names push generated import lines past the linters' 100 columns.
+# Longer names push generated lines past the linters' 100 columns.
 MAX_PACKAGE_LENGTH = 40
+MAX_NAME_LENGTH = 60
 ONE_LINE_FIELDS = ("project_name", "description", "author_name", "email")
 
 
@@ -34,6 +35,16 @@ def suggest_identifier(value: str) -> str:
     if ident[0].isdigit() or keyword.iskeyword(ident) or ident in sys.stdlib_module_names:
         ident = f"my_{ident}"
     return ident
+
+
+def too_long(field: str, value: str, limit: int) -> list[str]:
+    if len(value) <= limit:
+        return []
+    shorter = value[:limit].rstrip("_-")
+    return [
+        f"ERROR: {field} ({value!r}) is longer than {limit} characters; "
+        f"use a shorter name such as {shorter!r} instead."
+    ]
 
 
 def validate(answers: dict[str, str]) -> list[str]:
@@ -62,6 +73,7 @@ def validate(answers: dict[str, str]) -> list[str]:
             f"ERROR: project_slug ({slug!r}) must be lowercase letters, digits and single "
             f"hyphens; use {suggest_identifier(slug).replace('_', '-')!r} instead."
         )
+    problems += too_long("project_slug", slug, MAX_NAME_LENGTH)
 
     package = answers["package_name"]
     if (
@@ -74,12 +86,8 @@ def validate(answers: dict[str, str]) -> list[str]:
             "that is free of keywords and standard-library names; "
             f"use {suggest_identifier(package)!r} instead."
         )
-    elif len(package) > MAX_PACKAGE_LENGTH:
-        shorter = package[:MAX_PACKAGE_LENGTH].rstrip("_")
-        problems.append(
-            f"ERROR: package_name ({package!r}) is longer than {MAX_PACKAGE_LENGTH} characters; "
-            f"use a shorter name such as {shorter!r} instead."
-        )
+    else:
+        problems += too_long("package_name", package, MAX_PACKAGE_LENGTH)
 
     distribution = answers["distribution_name"]
     if not DISTRIBUTION.fullmatch(distribution):
@@ -87,6 +95,7 @@ def validate(answers: dict[str, str]) -> list[str]:
             f"ERROR: distribution_name ({distribution!r}) is not a valid PEP 508 name; "
             f"use {suggest_identifier(distribution).replace('_', '-')!r} instead."
         )
+    problems += too_long("distribution_name", distribution, MAX_NAME_LENGTH)
 
     version = answers["version"]
     if not VERSION.fullmatch(version):

@@ -61,3 +61,20 @@ def make_venv(path: Path, *requirements: str | Path) -> Path:
             cwd=path.parent,
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def baked_project(cookies_session) -> Path:
+    """One project baked with the defaults, shared by the slow tests."""
+    result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+@pytest.fixture(scope="session")
+def model_wheel(baked_project: Path) -> Path:
+    """The model package's wheel, built by its own `tox -e build` (train, build, twine check)."""
+    package_dir = baked_project / "model-package"
+    run([sys.executable, "-m", "tox", "-e", "build"], cwd=package_dir)
+    (wheel,) = (package_dir / "dist").glob("*.whl")
+    return wheel

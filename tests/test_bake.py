@@ -40,6 +40,34 @@ EXPECTED_FILES = {
     "model-package/{package}/schemas.py",
     "model-package/{package}/train_pipeline.py",
     "model-package/{package}/trained_models/.gitkeep",
+    "api/pyproject.toml",
+    "api/requirements-model.txt",
+    "api/requirements-test.txt",
+    "api/requirements.txt",
+    "api/scripts/install.py",
+    "api/tox.ini",
+    "api/app/__init__.py",
+    "api/app/config.py",
+    "api/app/log.py",
+    "api/app/main.py",
+    "api/app/metrics.py",
+    "api/app/middleware.py",
+    "api/app/predictor.py",
+    "api/app/schemas.py",
+    "api/app/api/__init__.py",
+    "api/app/api/deps.py",
+    "api/app/api/routes/__init__.py",
+    "api/app/api/routes/health.py",
+    "api/app/api/routes/model.py",
+    "api/app/api/routes/predict.py",
+    "api/app/api/routes/ui.py",
+    "api/tests/conftest.py",
+    "api/tests/test_logging.py",
+    "api/tests/test_operations.py",
+    "api/tests/test_predict.py",
+    "api/tests/test_security.py",
+    "api/tests/test_server.py",
+    "api/tests/test_ui.py",
 }
 UNRENDERED = re.compile(r"{{|{%|{#")
 LICENSES = {
@@ -70,10 +98,11 @@ def answers(project: Path) -> dict[str, str]:
 
 
 def ruff(project: Path) -> None:
+    """Lint and format-check both parts, each with its own settings."""
     ruff_bin = (sys.executable, "-m", "ruff")
-    package_dir = project / "model-package"
-    run([*ruff_bin, "check", "--no-cache", "."], cwd=package_dir)
-    run([*ruff_bin, "format", "--no-cache", "--check", "."], cwd=package_dir)
+    for part in ("model-package", "api"):
+        run([*ruff_bin, "check", "--no-cache", "."], cwd=project / part)
+        run([*ruff_bin, "format", "--no-cache", "--check", "."], cwd=project / part)
 
 
 def test_defaults(cookies) -> None:
@@ -151,6 +180,7 @@ HOSTILE_BUT_VALID = [
     {"description": "Quotes ''' and \"\"\" and a backslash \\"},
     {"author_name": "Zoë O'Brien-Δ"},
     {"project_name": "Título Ñandú"},
+    {"project_name": "A long name, with 'quotes' and ünïcödé " * 3, "project_slug": "long"},
 ]
 
 
@@ -180,8 +210,10 @@ def test_injection_in_answers_runs_nothing(cookies, tmp_path: Path) -> None:
     ruff(project)
 
 
-def test_longest_package_name_passes_lint(cookies) -> None:
-    project = bake_ok(cookies, package_name="p" * 40)
+def test_longest_names_pass_lint(cookies) -> None:
+    project = bake_ok(
+        cookies, project_slug="s" * 60, package_name="p" * 40, distribution_name="d" * 60
+    )
     ruff(project)
 
 
@@ -190,6 +222,8 @@ FAILING = [
     ({"package_name": "json"}, "use 'my_json' instead"),
     ({"package_name": "2fast"}, "use 'my_2fast' instead"),
     ({"package_name": "p" * 41}, "is longer than 40 characters"),
+    ({"project_slug": "s" * 61}, "project_slug ('" + "s" * 61 + "') is longer than 60"),
+    ({"distribution_name": "d" * 61}, "is longer than 60 characters"),
     ({"package_name": 'x"); import os; os.system("id") #'}, "package_name ("),
     ({"project_slug": "Bad Slug!"}, "project_slug ('Bad Slug!') must be lowercase"),
     ({"project_slug": "../escape"}, "project_slug ('../escape')"),
@@ -201,6 +235,7 @@ FAILING = [
     ({"project_name": "!!!"}, "project_name ('!!!') has no letters or digits"),
     ({"description": "two\nlines"}, "description ('two\\nlines') contains a line break"),
     ({"author_name": "  "}, "author_name is empty"),
+    ({"project_name": "A rather long project name for a model"}, "package_name ('a_rather_"),
 ]
 
 

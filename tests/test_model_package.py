@@ -1,4 +1,4 @@
-"""Slow tier: the baked project's own gates, then its wheel in a clean environment."""
+"""Slow tier: the baked model package's own gates, then its wheel in a clean environment."""
 
 import json
 import sys
@@ -19,24 +19,14 @@ print(json.dumps({"result": result.model_dump(), "metrics": load_metadata().metr
 """
 
 
-@pytest.fixture(scope="module")
-def model_package(cookies_session) -> Path:
-    result = cookies_session.bake()
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path) / "model-package"
+def test_tox_gates_pass(baked_project: Path) -> None:
+    package_dir = baked_project / "model-package"
+    run([sys.executable, "-m", "tox", "-e", "lint,typecheck,test_package"], cwd=package_dir)
 
 
-def test_tox_gates_pass(model_package: Path) -> None:
-    run([sys.executable, "-m", "tox", "-e", "lint,typecheck,test_package,build"], cwd=model_package)
-    wheels = list((model_package / "dist").glob("*.whl"))
-    assert [wheel.name for wheel in wheels] == ["titanic_survival_model-0.1.0-py3-none-any.whl"]
-
-
-def test_wheel_predicts_from_a_clean_environment(model_package: Path, tmp_path: Path) -> None:
-    wheels = list((model_package / "dist").glob("*.whl"))
-    if not wheels:
-        pytest.fail("no wheel: test_tox_gates_pass must run first")
-    venv = make_venv(tmp_path / "venv", wheels[0])
+def test_wheel_predicts_from_a_clean_environment(model_wheel: Path, tmp_path: Path) -> None:
+    assert model_wheel.name == "titanic_survival_model-0.1.0-py3-none-any.whl"
+    venv = make_venv(tmp_path / "venv", model_wheel)
     output = json.loads(run([python_in(venv), "-c", PREDICT], cwd=tmp_path).stdout)
     result = output["result"]
     assert result["model_version"] == "0.1.0"

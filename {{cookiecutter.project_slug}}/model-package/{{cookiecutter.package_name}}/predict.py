@@ -39,18 +39,24 @@ def validate_records(
     return good, _RECORDS.dump_python(clean), errors
 
 
+def predict_probabilities(clean: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Survival probabilities of records that already passed the input schema."""
+    if not clean:
+        return []
+    frame = pd.DataFrame.from_records(clean, columns=list(PassengerRecord.model_fields))
+    inputs = to_model_frame(frame, config.features.numeric, config.features.categorical)
+    survival: list[float] = load_pipeline().predict_proba(inputs)[:, 1].tolist()
+    return survival
+
+
 def make_prediction(records: Sequence[Mapping[str, Any]]) -> PredictionResult:
     """Survival label and probability for each record, aligned with the input."""
     labels: list[int | None] = [None] * len(records)
     probabilities: list[float | None] = [None] * len(records)
     indexes, clean, errors = validate_records(records)
-    if indexes:
-        frame = pd.DataFrame.from_records(clean, columns=list(PassengerRecord.model_fields))
-        inputs = to_model_frame(frame, config.features.numeric, config.features.categorical)
-        survival = load_pipeline().predict_proba(inputs)[:, 1]
-        for index, probability in zip(indexes, survival.tolist(), strict=True):
-            labels[index] = int(probability >= DECISION_THRESHOLD)
-            probabilities[index] = probability
+    for index, probability in zip(indexes, predict_probabilities(clean), strict=True):
+        labels[index] = int(probability >= DECISION_THRESHOLD)
+        probabilities[index] = probability
     return PredictionResult(
         model_version=__version__, labels=labels, probabilities=probabilities, errors=errors
     )

@@ -1,0 +1,41 @@
+"""Slow tier: the baked API's own gates, with the model wheel installed as the API installs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import clean_environment, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_api_gates_pass(baked_project: Path, model_wheel: Path) -> None:
+    # REQUIRE_BROWSER turns a missing Chromium into a failure instead of a skip.
+    environment = clean_environment(MODEL_WHEEL=str(model_wheel), REQUIRE_BROWSER="1")
+    completed = run(
+        [sys.executable, "-m", "tox", "-e", "lint,typecheck,test_app", "--", "-rA"],
+        cwd=baked_project / "api",
+        env=environment,
+    )
+    assert "PASSED tests/test_server.py::test_browser_fills_the_form" in completed.stdout
+    assert "PASSED tests/test_server.py::test_real_server_answers" in completed.stdout
+    assert " skipped" not in completed.stdout
+
+
+def test_install_without_credentials_says_which_variable(
+    baked_project: Path, tmp_path: Path
+) -> None:
+    environment = clean_environment()
+    environment.pop("MODEL_INDEX_URL", None)
+    environment.pop("MODEL_WHEEL", None)
+    completed = subprocess.run(
+        [sys.executable, "scripts/install.py"],
+        cwd=baked_project / "api",
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "MODEL_INDEX_URL is not set" in completed.stderr

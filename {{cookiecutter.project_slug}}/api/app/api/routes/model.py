@@ -1,0 +1,16 @@
+from fastapi import APIRouter, HTTPException, status
+
+from app.api.deps import PredictorDep
+from app.schemas import ModelInfo
+
+router = APIRouter(prefix="/api/v1", tags=["model"])
+
+DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
+
+
+@router.get("/model", responses={503: {"description": "The model is not loaded."}})
+def model_info(predictor: PredictorDep) -> ModelInfo:
+    """What is serving: the metadata the model package wrote when it was trained."""
+    if predictor.metadata is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the model is not loaded")
+    return ModelInfo(distribution=DISTRIBUTION, **predictor.metadata.model_dump())

@@ -1,0 +1,35 @@
+"""All settings in one place, read from the environment (and an optional .env file)."""
+
+from functools import cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_API_KEY_LENGTH = 16
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    project_name: str = "{{ cookiecutter.project_slug | replace('-', ' ') | title }}"
+    log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["plain", "json"] = "plain"
+    log_payloads: bool = Field(default=False, description="Log request bodies (personal data!).")
+    api_key: SecretStr | None = Field(
+        default=None, description="When set, /api/v1/* requires it in the X-API-Key header."
+    )
+    cors_origins: list[str] = Field(default_factory=list)
+    max_batch_size: int = Field(default=10_000, gt=0)
+
+    @field_validator("api_key")
+    @classmethod
+    def refuse_weak_keys(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(f"API_KEY must be at least {MIN_API_KEY_LENGTH} characters long")
+        return key
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

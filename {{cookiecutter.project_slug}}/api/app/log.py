@@ -1,0 +1,50 @@
+"""loguru for the app, with the standard library's and Uvicorn's loggers routed into it."""
+
+import inspect
+import logging
+import sys
+
+from loguru import logger
+
+import {{ cookiecutter.package_name }} as model_package
+
+from .config import Settings
+
+PLAIN_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
+    "{extra[request_id]} | <cyan>{name}</cyan> - <level>{message}</level>"
+)
+
+
+class InterceptHandler(logging.Handler):
+    """Hand every standard-library record to loguru, keeping its level and caller."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        frame, depth = inspect.currentframe(), 0
+        while frame and (depth == 0 or frame.f_code.co_filename == logging.__file__):
+            frame, depth = frame.f_back, depth + 1
+        logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+
+
+def setup_logging(settings: Settings) -> None:
+    logger.remove()
+    logger.configure(extra={"request_id": "-"})
+    json_format = settings.log_format == "json"
+    logger.add(
+        sys.stderr,
+        level=settings.log_level,
+        format="{message}" if json_format else PLAIN_FORMAT,
+        serialize=json_format,
+        backtrace=False,
+        diagnose=False,  # never print local variables (they may hold secrets)
+    )
+    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
+        named = logging.getLogger(name)
+        named.handlers = [InterceptHandler()]
+        named.propagate = False
+    logger.enable(model_package.__name__)

@@ -1,0 +1,96 @@
+"""The FastAPI application: settings, logging, middleware, error handlers and routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.exceptions import HTTPException
+
+from app import __version__
+from app.api.deps import require_api_key
+from app.api.routes import health, model, predict, ui
+from app.config import Settings, get_settings
+from app.log import setup_logging
+from app.metrics import Metrics
+from app.middleware import RequestContextMiddleware
+from app.predictor import Predictor
+from app.schemas import ErrorResponse, FieldError
+
+
+def field_errors(error: RequestValidationError) -> list[FieldError]:
+    """Pydantic's error locations as (record index, field path) pairs."""
+    errors = []
+    for item in error.errors():
+        location = [part for part in item["loc"] if part != "body"]
+        index = None
+        if len(location) >= 2 and location[0] == "records" and isinstance(location[1], int):
+            index, location = location[1], location[2:]
+        errors.append(
+            FieldError(index=index, field=".".join(map(str, location)), message=item["msg"])
+        )
+    return errors
+
+
+def error_response(
+    request: Request, code: int, detail: str, errors: list[FieldError] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(detail=detail, errors=errors or [], request_id=request.state.request_id)
+    return JSONResponse(body.model_dump(), status_code=code)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    setup_logging(settings)
+    predictor = Predictor()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        predictor.load()
+        yield
+
+    app = FastAPI(
+        title=settings.project_name,
+        version=__version__,
+        description=f"Serves model {predictor.version}.",
+        lifespan=lifespan,
+    )
+    app.state.predictor = predictor
+    app.state.metrics = Metrics(predictor.version)
+    app.dependency_overrides[get_settings] = lambda: settings
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = field_errors(error)
+        logger.info("Rejected request: {} invalid fields", len(errors))
+        return error_response(
+            request, status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid request", errors=errors
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        response = error_response(request, error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+
+    app.include_router(health.router)
+    app.include_router(predict.router, dependencies=[Depends(require_api_key)])
+    app.include_router(model.router, dependencies=[Depends(require_api_key)])
+    app.include_router(ui.router)
+    return app
+
+
+app = create_app()

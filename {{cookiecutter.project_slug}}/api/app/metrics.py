@@ -1,0 +1,42 @@
+"""Prometheus metrics, in a registry of the app's own."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, model_version: str) -> None:
+        self.registry = CollectorRegistry()
+        self.model_version = model_version
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer a request, by route and status.",
+            ["method", "route", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "predictions",
+            "Predictions by predicted class and model version.",
+            ["label", "model_version"],
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "model_info",
+            "The model version being served.",
+            ["model_version"],
+            registry=self.registry,
+        )
+        self.model_info.labels(model_version).set(1)
+
+    def count_predictions(self, labels: list[int]) -> None:
+        survived = sum(labels)
+        if survived:
+            self.predictions.labels("1", self.model_version).inc(survived)
+        if len(labels) - survived:
+            self.predictions.labels("0", self.model_version).inc(len(labels) - survived)

@@ -1,0 +1,36 @@
+import json
+
+import pytest
+from conftest import ClientFactory, Passenger
+from loguru import logger
+
+SECRET = "a-long-enough-secret-key"
+
+
+def test_log_lines_carry_the_request_id(
+    make_client: ClientFactory, passenger: Passenger, capfd: pytest.CaptureFixture[str]
+) -> None:
+    client = make_client(log_format="json", api_key=SECRET)
+    client.post(
+        "/api/v1/predict",
+        json={"records": [passenger]},
+        headers={"X-Request-ID": "trace-42", "X-API-Key": SECRET},
+    )
+    logger.complete()
+    records = [json.loads(line)["record"] for line in capfd.readouterr().err.splitlines()]
+    access = [r for r in records if r["message"].startswith("POST /api/v1/predict 200")]
+    assert [r["extra"]["request_id"] for r in access] == ["trace-42"]
+    assert any(r["message"].startswith("Loaded model") for r in records)
+    everything = json.dumps(records)
+    assert SECRET not in everything
+    assert passenger["name"] not in everything  # payloads are not logged by default
+
+
+def test_standard_logging_is_routed_into_loguru(
+    make_client: ClientFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    make_client(log_format="plain")
+    logging.getLogger("uvicorn.error").warning("from the standard library")
+    assert "from the standard library" in capfd.readouterr().err

@@ -1,0 +1,57 @@
+import pytest
+from conftest import ClientFactory, Passenger
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from app.config import Settings
+
+KEY = "a-long-enough-test-key"
+
+
+@pytest.fixture
+def protected(make_client: ClientFactory) -> TestClient:
+    return make_client(api_key=KEY)
+
+
+def test_api_is_open_without_a_configured_key(client: TestClient) -> None:
+    assert client.get("/api/v1/model").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": KEY + "x"}])
+def test_key_is_required_when_configured(
+    protected: TestClient, passenger: Passenger, headers: dict[str, str]
+) -> None:
+    for response in (
+        protected.get("/api/v1/model", headers=headers),
+        protected.post("/api/v1/predict", json={"records": [passenger]}, headers=headers),
+    ):
+        assert response.status_code == 401
+        assert response.json()["detail"] == "missing or wrong X-API-Key header"
+
+
+def test_right_key_is_accepted(protected: TestClient, passenger: Passenger) -> None:
+    headers = {"X-API-Key": KEY}
+    assert protected.get("/api/v1/model", headers=headers).status_code == 200
+    response = protected.post("/api/v1/predict", json={"records": [passenger]}, headers=headers)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics", "/"])
+def test_operations_stay_open(protected: TestClient, path: str) -> None:
+    assert protected.get(path).status_code == 200
+
+
+def test_short_keys_are_refused() -> None:
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        Settings(_env_file=None, api_key="secret")
+
+
+def test_cors_allows_only_configured_origins(make_client: ClientFactory) -> None:
+    client = make_client(cors_origins=["https://app.example.org"])
+    preflight = {"Access-Control-Request-Method": "POST"}
+    allowed = client.options(
+        "/api/v1/predict", headers={"Origin": "https://app.example.org", **preflight}
+    )
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+    denied = client.options("/api/v1/predict", headers={"Origin": "https://evil.test", **preflight})
+    assert "access-control-allow-origin" not in denied.headers
