@@ -1,0 +1,279 @@
+"""The template's golden path, run for real on this machine.
+
+bake -> train -> test -> build -> start a private index (pypiserver, htpasswd) -> publish with the
+project's own tox env -> install the API from the index as the PaaS does -> serve it with the start
+command of railway.json -> send a real prediction. `tox -e demo` runs it; the template's
+end-to-end test reuses these steps.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+INDEX_USER = "publisher"
+
+
+class StepFailed(RuntimeError):
+    """A command of the golden path failed; the message carries its output."""
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without tox's own variables, plus `extra`."""
+    drop = ("VIRTUAL_ENV", "PYTHONPATH")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TOX_") and key not in drop
+    }
+    return {**environment, **extra}
+
+
+def run(
+    command: Sequence[str | Path],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env if env is not None else clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if completed.returncode:
+        raise StepFailed(
+            f"{shlex.join(map(str, command))} exited {completed.returncode} in {cwd}\n"
+            f"--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}"
+        )
+    return completed
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A process we started, answering on a loopback URL; stopped by its PID."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def wait_until_up(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise StepFailed(f"{self.url}: the process exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answers, if only to refuse
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{self.url}{path} did not answer within {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def serving(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def start_index(root: Path, password: str | None) -> Server:
+    """pypiserver on a free loopback port; with a password, uploads and downloads need it."""
+    packages = root / "packages"
+    packages.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port)]
+    command += ["--disable-fallback"]
+    if password is None:
+        command += ["-a", ".", "-P", "."]
+    else:
+        from passlib.apache import HtpasswdFile
+
+        htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True)
+        htpasswd.set_password(INDEX_USER, password)
+        htpasswd.save()
+        command += ["-a", "update,download,list", "-P", str(root / "htpasswd")]
+    log = (root / "server.log").open("wb")
+    process = subprocess.Popen([*command, str(packages)], stdout=log, stderr=log)
+    server = Server(process, f"http://127.0.0.1:{port}")
+    server.wait_until_up("/")
+    return server
+
+
+def bake(output: Path, **answers: str) -> Path:
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", output, TEMPLATE]
+    run([*command, *(f"{key}={value}" for key, value in answers.items())], cwd=output)
+    (project,) = [path for path in output.iterdir() if path.is_dir()]
+    return project
+
+
+def tox(directory: Path, envs: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "tox", "-e", envs]
+    return run(command, cwd=directory, env=clean_environment(**environment))
+
+
+def publish(project: Path, index: Server, password: str) -> subprocess.CompletedProcess[str]:
+    """The model package's own `tox -e publish_model`, aimed at the local index."""
+    return tox(
+        project / "model-package",
+        "publish_model",
+        TWINE_REPOSITORY_URL=index.url + "/",
+        TWINE_USERNAME=INDEX_USER,
+        TWINE_PASSWORD=password,
+    )
+
+
+def index_url_with_credentials(index: Server, password: str) -> str:
+    return index.url.replace("http://", f"http://{INDEX_USER}:{password}@") + "/simple/"
+
+
+def install_api(
+    project: Path, venv: Path, model_index_url: str | None, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """As the PaaS builds it: pip installs requirements.txt, then railway.json's build command."""
+    api = project / "api"
+    if not venv.exists():
+        run([sys.executable, "-m", "uv", "venv", "--quiet", "--seed", venv], cwd=api)
+    python = venv / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "--no-input", "--quiet", "-r", "requirements.txt"]
+    run(pip, cwd=api)
+    build_command = railway_config(project)["build"]["buildCommand"]
+    env = clean_environment(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", **environment)
+    env.pop("MODEL_WHEEL", None)
+    env.pop("MODEL_INDEX_URL", None)
+    if model_index_url is not None:
+        env["MODEL_INDEX_URL"] = model_index_url
+    return run(["sh", "-c", build_command], cwd=api, env=env)
+
+
+def railway_config(project: Path) -> dict[str, dict[str, str]]:
+    config: dict[str, dict[str, str]] = json.loads((project / "api" / "railway.json").read_text())
+    return config
+
+
+def start_api(project: Path, venv: Path, log: Path) -> Server:
+    """The start command and health path of railway.json, with $PORT set."""
+    config = railway_config(project)
+    port = free_port()
+    env = clean_environment(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", PORT=str(port))
+    output = log.open("wb")
+    process = subprocess.Popen(
+        ["sh", "-c", config["deploy"]["startCommand"]],
+        cwd=project / "api",
+        env=env,
+        stdout=output,
+        stderr=output,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
+    server.wait_until_up(config["deploy"]["healthcheckPath"], timeout=120)
+    return server
+
+
+def smoke_check(project: Path, venv: Path, api: Server) -> dict[str, object]:
+    """The project's own post-deploy smoke check: /ready, then one real prediction."""
+    script = project / "api" / "scripts" / "smoke_check.py"
+    completed = run([venv / "bin" / "python", script, api.url], cwd=project / "api")
+    result: dict[str, object] = json.loads(completed.stdout)
+    return result
+
+
+@contextmanager
+def step(name: str, timings: list[tuple[str, float]]) -> Iterator[None]:
+    """Print what runs and how long it took; a failure stops the demo with the step's output."""
+    print(f"==> {name} ...", flush=True)
+    started = time.perf_counter()
+    try:
+        yield
+    except StepFailed as error:
+        print(f"FAILED: {name}\n{error}", file=sys.stderr)
+        sys.exit(1)
+    elapsed = time.perf_counter() - started
+    timings.append((name, elapsed))
+    print(f"    done in {elapsed:.1f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, help="bake here (default: a temporary folder)")
+    parser.add_argument(
+        "--keep-serving", action="store_true", help="leave the API running and print its URL"
+    )
+    arguments = parser.parse_args()
+    output = arguments.output or Path(tempfile.mkdtemp(prefix="mlops-template-demo-"))
+    output.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(16)
+    timings: list[tuple[str, float]] = []
+    venv = output / "api-venv"
+    api = None
+
+    with step("bake a project with the default answers", timings):
+        project = bake(output)
+    model = project / "model-package"
+    with step("model package: train and test (tox -e test_package)", timings):
+        tox(model, "test_package")
+    with step("model package: build the wheel (tox -e build)", timings):
+        tox(model, "build")
+    with step("start a private index (pypiserver, htpasswd) on loopback", timings):
+        index = start_index(output / "index", password)
+    try:
+        with step("publish the model package (tox -e publish_model)", timings):
+            publish(project, index, password)
+        with step("install the API from the private index, as the PaaS does", timings):
+            install_api(project, venv, index_url_with_credentials(index, password))
+        with step("serve the API with the start command of railway.json", timings):
+            api = start_api(project, venv, output / "api.log")
+        with step("send a real prediction (scripts/smoke_check.py)", timings):
+            prediction = smoke_check(project, venv, api)
+    finally:
+        index.stop()
+        if api is not None and not arguments.keep_serving:
+            api.stop()
+
+    print("\nStep timings:")
+    for name, elapsed in timings:
+        print(f"  {elapsed:6.1f} s  {name}")
+    print(f"  {sum(elapsed for _, elapsed in timings):6.1f} s  total")
+    print(f"\nPrediction: {json.dumps(prediction)}")
+    print(f"Project: {project}")
+    if arguments.keep_serving and api is not None:
+        print(f"The API is still running at {api.url}/ (PID {api.process.pid}); stop it with kill.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Slow tier: publish to a real private index and install the API from it, decoy present."""
+
+import json
+import secrets
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import clean_environment, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "demo"))
+import golden_path
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = secrets.token_urlsafe(16)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[golden_path.Server]:
+    with golden_path.serving(
+        golden_path.start_index(tmp_path_factory.mktemp("index"), PASSWORD)
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def decoy_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[golden_path.Server]:
+    """A second index, open to all, serving packages named like the model: 0.1.0 and 99.0.0."""
+    root = tmp_path_factory.mktemp("decoy")
+    server = golden_path.start_index(root, password=None)
+    for version in ("0.1.0", "99.0.0"):
+        source = root / f"src-{version}"
+        (source / "titanic_survival_model").mkdir(parents=True)
+        (source / "titanic_survival_model" / "__init__.py").write_text("DECOY = True\n")
+        (source / "pyproject.toml").write_text(
+            f'[project]\nname = "titanic-survival-model"\nversion = "{version}"\n'
+        )
+        uv = [sys.executable, "-m", "uv", "build", "--wheel", "--out-dir", root / "packages"]
+        run([*uv, source], cwd=root)
+    with golden_path.serving(server):
+        yield server
+
+
+def output_of(error: pytest.ExceptionInfo[golden_path.StepFailed]) -> str:
+    return str(error.value)
+
+
+def test_publish_without_credentials_fails_before_building(baked_project: Path) -> None:
+    model = baked_project / "model-package"
+    with pytest.raises(golden_path.StepFailed) as error:
+        golden_path.tox(model, "publish_model", TWINE_USERNAME=golden_path.INDEX_USER)
+    assert "publish: set TWINE_REPOSITORY_URL, TWINE_PASSWORD before publishing" in output_of(error)
+    assert "Successfully built" not in output_of(error)
+
+
+def test_publish_install_serve(
+    baked_project: Path,
+    index: golden_path.Server,
+    decoy_index: golden_path.Server,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    published = golden_path.publish(baked_project, index, PASSWORD)
+    assert "publish: uploaded version 0.1.0" in published.stdout
+
+    with pytest.raises(golden_path.StepFailed) as again:
+        golden_path.publish(baked_project, index, PASSWORD)
+    assert "version 0.1.0 is already on the index" in output_of(again)
+    assert "bump titanic_survival_model/VERSION" in output_of(again)
+
+    venv = tmp_path_factory.mktemp("api") / "venv"
+    decoy = decoy_index.url + "/simple/"
+    with pytest.raises(golden_path.StepFailed) as no_credentials:
+        golden_path.install_api(baked_project, venv, None)
+    assert "MODEL_INDEX_URL is not set" in output_of(no_credentials)
+    wrong = golden_path.index_url_with_credentials(index, "wrong-password")
+    with pytest.raises(golden_path.StepFailed) as refused:
+        golden_path.install_api(baked_project, venv, wrong)
+    assert "check MODEL_INDEX_URL and its credentials" in output_of(refused)
+
+    installed = golden_path.install_api(
+        baked_project,
+        venv,
+        golden_path.index_url_with_credentials(index, PASSWORD),
+        PIP_EXTRA_INDEX_URL=decoy,
+        UV_EXTRA_INDEX_URL=decoy,
+    )
+    probe = "import titanic_survival_model as m; print(m.__version__, hasattr(m, 'DECOY'))"
+    assert run([venv / "bin" / "python", "-c", probe], cwd=venv).stdout.split() == [
+        "0.1.0",
+        "False",
+    ]
+
+    log = venv.parent / "api.log"
+    with golden_path.serving(golden_path.start_api(baked_project, venv, log)) as api:
+        with urllib.request.urlopen(api.url + "/ready", timeout=10) as response:
+            assert json.loads(response.read())["status"] == "ready"
+        result = golden_path.smoke_check(baked_project, venv, api)
+    assert result["model_version"] == "0.1.0"
+    assert result["label"] in (0, 1)
+
+    for text in (published.stdout, published.stderr, installed.stdout, installed.stderr):
+        assert PASSWORD not in text
+    assert PASSWORD not in log.read_text()
+    leaked = subprocess.run(
+        ["grep", "-rlF", PASSWORD, str(baked_project), str(venv)], capture_output=True, text=True
+    )
+    assert leaked.stdout == ""
+
+
+def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
+    demo = [sys.executable, Path(golden_path.__file__), "--output", tmp_path / "demo"]
+    completed = run(demo, cwd=tmp_path, env=clean_environment())
+    assert "Step timings:" in completed.stdout
+    prediction = json.loads(completed.stdout.split("Prediction: ", 1)[1].splitlines()[0])
+    assert prediction["model_version"] == "0.1.0"
+    print(completed.stdout)
