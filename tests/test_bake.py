@@ -68,8 +68,17 @@ EXPECTED_FILES = {
     "api/tests/test_security.py",
     "api/tests/test_server.py",
     "api/tests/test_ui.py",
+    "api/.dockerignore",
+    "api/Dockerfile",
+    "api/Procfile",
+    "api/railway.json",
+    "api/scripts/smoke_check.py",
+    ".circleci/config.yml",
+    "model-package/scripts/publish.py",
 }
 UNRENDERED = re.compile(r"{{|{%|{#")
+# CircleCI's own template syntax, which the generated config must keep.
+CIRCLECI_CHECKSUM = re.compile(r'{{ checksum "[^"]+" }}')
 LICENSES = {
     "MIT": ("MIT License", 'license = "MIT"'),
     "GPL-3.0": ("GNU GENERAL PUBLIC LICENSE", 'license = "GPL-3.0-only"'),
@@ -125,7 +134,7 @@ def test_no_unrendered_template_syntax(cookies) -> None:
         for path in project.rglob("*")
         if path.is_file() and path.suffix != ".csv"
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if UNRENDERED.search(line)
+        if UNRENDERED.search(CIRCLECI_CHECKSUM.sub("", line))
     ]
     assert leftovers == []
 

