@@ -3,11 +3,11 @@
 from typing import Any
 
 from loguru import logger
-from sklearn.pipeline import Pipeline
+from onnxruntime import InferenceSession
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.package_name }} import __version__ as model_version
-from {{ cookiecutter.package_name }}.persistence import load_metadata, load_pipeline
+from {{ cookiecutter.package_name }}.persistence import load_metadata, load_session
 from {{ cookiecutter.package_name }}.predict import make_prediction, predict_probabilities
 from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER, ModelMetadata
 
@@ -15,14 +15,14 @@ from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER, ModelMeta
 class Predictor:
     def __init__(self) -> None:
         self.version = model_version
-        self.pipeline: Pipeline | None = None
+        self.session: InferenceSession | None = None
         self.metadata: ModelMetadata | None = None
         self.load_error: str | None = None
 
     def load(self) -> None:
         """Load the artifact and its metadata; a failure is kept for /ready to report."""
         try:
-            self.pipeline = load_pipeline()
+            self.session = load_session()
             self.metadata = load_metadata()
         except Exception as error:  # noqa: BLE001 - any failure makes the service unready
             self.load_error = f"{type(error).__name__}: {error}"
@@ -32,7 +32,7 @@ class Predictor:
 
     def check(self) -> str | None:
         """Run the packaged example through the model; the reason it fails, or None."""
-        if self.pipeline is None:
+        if self.session is None:
             return self.load_error or "the model is not loaded"
         try:
             result = make_prediction([EXAMPLE_PASSENGER])

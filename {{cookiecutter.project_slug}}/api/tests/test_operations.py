@@ -3,7 +3,7 @@ from conftest import ClientFactory, Passenger
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import __version__ as model_version
-from {{ cookiecutter.package_name }}.persistence import load_metadata, load_pipeline
+from {{ cookiecutter.package_name }}.persistence import load_metadata, load_session
 
 from app import __version__
 from app import predictor as predictor_module
@@ -29,7 +29,7 @@ def test_not_ready_when_the_model_cannot_load(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Ask for a version that has no artifact: the real loader fails the real way.
-    monkeypatch.setattr(predictor_module, "load_pipeline", lambda: load_pipeline("0.0.0-absent"))
+    monkeypatch.setattr(predictor_module, "load_session", lambda: load_session("0.0.0-absent"))
     client = make_client()
     response = client.get("/ready")
     assert response.status_code == 503

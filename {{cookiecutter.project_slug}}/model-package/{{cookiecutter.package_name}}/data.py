@@ -2,6 +2,7 @@
 
 import hashlib
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
@@ -40,9 +41,8 @@ def load_dataset(path: Path, target: str) -> pd.DataFrame:
 
 
 def _check_rows(path: Path, inputs: pd.DataFrame) -> None:
-    records = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
     try:
-        _ROWS.validate_python(records)
+        _ROWS.validate_python(to_records(inputs))
     except ValidationError as error:
         problems = [
             f"line {int(item['loc'][0]) + 2} {'.'.join(map(str, item['loc'][1:]))}: {item['msg']}"
@@ -64,6 +64,12 @@ def _check_labels(path: Path, labels: pd.Series) -> None:
             f"{path}: label column {labels.name!r} must be 0 or 1, found {str(bad.iloc[0])!r} "
             f"(lines {lines})"
         )
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts, missing values as None (what the input schema expects)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return cast(list[dict[str, Any]], records)
 
 
 def sha256_of(path: Path) -> str:

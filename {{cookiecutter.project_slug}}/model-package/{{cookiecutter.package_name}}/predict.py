@@ -1,18 +1,23 @@
-"""Predictions for a batch of records; invalid records are reported, never raised."""
+"""Predictions for a batch of records; invalid records are reported, never raised.
+
+Serving runs the ONNX form of the pipeline in ONNX Runtime; the scikit-learn pipeline is the
+reference it is tested against (tests/model/test_predict.py).
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from . import __version__
 from .config import config
-from .features import to_model_frame
-from .persistence import load_pipeline
+from .features import ModelInputs, model_inputs
+from .persistence import load_session
 from .schemas import PassengerRecord, PredictionResult, RecordError
 
 DECISION_THRESHOLD = 0.5
+ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (pipeline.to_onnx)
 _RECORDS = TypeAdapter(list[PassengerRecord])
 
 
@@ -39,13 +44,21 @@ def validate_records(
     return good, _RECORDS.dump_python(clean), errors
 
 
+def session_feed(columns: ModelInputs) -> ModelInputs:
+    """ONNX takes (n, 1) columns: numbers as float32, categories as strings."""
+    return {
+        name: (values if values.dtype == object else values.astype(np.float32)).reshape(-1, 1)
+        for name, values in columns.items()
+    }
+
+
 def predict_probabilities(clean: Sequence[Mapping[str, Any]]) -> list[float]:
     """Survival probabilities of records that already passed the input schema."""
     if not clean:
         return []
-    frame = pd.DataFrame.from_records(clean, columns=list(PassengerRecord.model_fields))
-    inputs = to_model_frame(frame, config.features.numeric, config.features.categorical)
-    survival: list[float] = load_pipeline().predict_proba(inputs)[:, 1].tolist()
+    columns = model_inputs(clean, config.features.numeric, config.features.categorical)
+    (probabilities,) = load_session().run([ONNX_PROBABILITIES], session_feed(columns))
+    survival: list[float] = probabilities[:, 1].tolist()
     return survival
 
 

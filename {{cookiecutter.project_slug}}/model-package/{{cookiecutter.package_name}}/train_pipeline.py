@@ -18,19 +18,21 @@ from sklearn.pipeline import Pipeline
 
 from . import __version__
 from .config import DATASET_DIR, TRAINED_MODEL_DIR, Config, config
-from .data import load_dataset, sha256_of
-from .features import to_model_frame
+from .data import load_dataset, sha256_of, to_records
+from .features import model_inputs
 from .persistence import save_model
-from .pipeline import build_pipeline
+from .pipeline import build_pipeline, to_onnx
 from .predict import DECISION_THRESHOLD
-from .schemas import FeatureLists, HoldoutMetrics, ModelMetadata
+from .schemas import INPUT_FIELDS, FeatureLists, HoldoutMetrics, ModelMetadata
 
 Split = tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]
 
 
 def split_dataset(frame: pd.DataFrame, config: Config) -> Split:
     """Shuffled, stratified, seeded split into model inputs and labels: train, then holdout."""
-    inputs = to_model_frame(frame, config.features.numeric, config.features.categorical)
+    records = to_records(frame[list(INPUT_FIELDS)])
+    columns = model_inputs(records, config.features.numeric, config.features.categorical)
+    inputs = pd.DataFrame(columns, index=frame.index)
     labels = frame[config.data.target]
     x_train, x_holdout, y_train, y_holdout = train_test_split(
         inputs,
@@ -87,7 +89,7 @@ def train(
             numeric=config.features.numeric, categorical=config.features.categorical
         ),
     )
-    path = save_model(pipeline, metadata, output_dir)
+    path = save_model(pipeline, to_onnx(pipeline, config), metadata, output_dir)
     logger.success("Saved model {} to {}", __version__, path)
     return metadata
 

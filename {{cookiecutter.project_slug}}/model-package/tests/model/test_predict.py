@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }} import __version__
+from {{ cookiecutter.package_name }}.data import to_records
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
 from {{ cookiecutter.package_name }}.predict import make_prediction
 from {{ cookiecutter.package_name }}.train_pipeline import Split
@@ -19,14 +20,18 @@ def test_predicts_labels_and_probabilities(passenger: dict[str, Any]) -> None:
     assert result.labels == [1]
 
 
-def test_matches_the_pipeline_on_the_holdout(dataset: pd.DataFrame, split: Split) -> None:
+def test_serving_matches_the_reference_pipeline_on_the_holdout(
+    dataset: pd.DataFrame, split: Split
+) -> None:
+    """ONNX Runtime (serving) against the scikit-learn pipeline (reference), whole holdout."""
     _, x_holdout, _, _ = split
-    inputs = dataset.loc[x_holdout.index].drop(columns="survived")
-    records = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
-    result = make_prediction(records)  # type: ignore[arg-type]
+    records = to_records(dataset.loc[x_holdout.index].drop(columns="survived"))
+    result = make_prediction(records)
     expected = load_pipeline().predict_proba(x_holdout)[:, 1]
     assert result.errors == []
-    assert result.probabilities == pytest.approx(expected.tolist(), abs=1e-12)
+    assert len(result.probabilities) == len(x_holdout) == 262
+    assert result.probabilities == pytest.approx(expected.tolist(), rel=0, abs=1e-6)
+    assert result.labels == load_pipeline().predict(x_holdout).tolist()
 
 
 def test_invalid_records_are_reported_not_raised(passenger: dict[str, Any]) -> None:

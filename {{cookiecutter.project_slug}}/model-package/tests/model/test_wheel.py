@@ -1,4 +1,7 @@
-"""Round trip through the built wheel: a fresh environment with only the wheel can predict."""
+"""Round trip through the built wheel: a fresh environment with only the wheel can predict.
+
+Only the runtime dependencies are installed there (no scikit-learn, no pandas): serving is ONNX.
+"""
 
 import json
 import os
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import __version__
+from {{ cookiecutter.package_name }}.persistence import SUFFIXES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PREDICT = """
@@ -18,7 +22,9 @@ import {{ cookiecutter.package_name }} as package
 from {{ cookiecutter.package_name }}.predict import make_prediction
 from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER
 result = make_prediction([EXAMPLE_PASSENGER])
-print(json.dumps({"file": package.__file__, "result": result.model_dump()}))
+import importlib.util
+sklearn = importlib.util.find_spec("sklearn")
+print(json.dumps({"file": package.__file__, "result": result.model_dump(), "sklearn": sklearn}))
 """
 
 
@@ -47,8 +53,10 @@ def test_wheel_predicts_in_a_clean_environment(tmp_path: Path) -> None:
     assert f"-{__version__}-" in wheel.name
     names = zipfile.ZipFile(wheel).namelist()
     package = "{{ cookiecutter.package_name }}"
-    for shipped in ("VERSION", "config.yml", "trained_models/survival_pipeline_v{}.joblib"):
-        assert f"{package}/{shipped.format(__version__)}" in names
+    stem = f"trained_models/survival_pipeline_v{__version__}"
+    shipped = ["VERSION", "config.yml", *(stem + suffix for suffix in SUFFIXES)]
+    for name in shipped:
+        assert f"{package}/{name}" in names
     assert not [name for name in names if "datasets/" in name or name.endswith(".csv")]
 
     venv = tmp_path / "venv"
@@ -62,3 +70,4 @@ def test_wheel_predicts_in_a_clean_environment(tmp_path: Path) -> None:
     assert output["result"]["errors"] == []
     assert output["result"]["model_version"] == __version__
     assert output["result"]["labels"] == [1]
+    assert output["sklearn"] is None
