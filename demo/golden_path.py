@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -74,7 +75,11 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A process we started, answering on a loopback URL; stopped by its PID."""
+    """A process we started in a session of its own, answering on a loopback URL.
+
+    Stopping signals the whole process group: a start command run through `sh -c` has the
+    server as a child of the shell, and Uvicorn with several workers has children of its own.
+    """
 
     process: subprocess.Popen[bytes]
     url: str
@@ -96,13 +101,16 @@ class Server:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
+        for signal_number in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, signal_number)
+            except ProcessLookupError:
+                break
             try:
                 self.process.wait(timeout=15)
+                break
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                continue
 
 
 @contextmanager
@@ -130,7 +138,9 @@ def start_index(root: Path, password: str | None) -> Server:
         htpasswd.save()
         command += ["-a", "update,download,list", "-P", str(root / "htpasswd")]
     log = (root / "server.log").open("wb")
-    process = subprocess.Popen([*command, str(packages)], stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [*command, str(packages)], stdout=log, stderr=log, start_new_session=True
+    )
     server = Server(process, f"http://127.0.0.1:{port}")
     server.wait_until_up("/")
     return server
@@ -199,6 +209,7 @@ def start_api(project: Path, venv: Path, log: Path) -> Server:
         env=env,
         stdout=output,
         stderr=output,
+        start_new_session=True,
     )
     server = Server(process, f"http://127.0.0.1:{port}")
     server.wait_until_up(config["deploy"]["healthcheckPath"], timeout=120)
@@ -272,7 +283,7 @@ def main() -> None:
     print(f"\nPrediction: {json.dumps(prediction)}")
     print(f"Project: {project}")
     if arguments.keep_serving and api is not None:
-        print(f"The API is still running at {api.url}/ (PID {api.process.pid}); stop it with kill.")
+        print(f"The API is still running at {api.url}/; stop it with: kill -- -{api.process.pid}")
 
 
 if __name__ == "__main__":

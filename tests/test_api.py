@@ -23,6 +23,20 @@ def test_api_gates_pass(baked_project: Path, model_wheel: Path) -> None:
     assert " skipped" not in completed.stdout
 
 
+def test_benchmark_prints_its_table(baked_project: Path, model_wheel: Path) -> None:
+    """A short run of `tox -e bench`: it starts, measures, stops and prints every figure."""
+    environment = clean_environment(MODEL_WHEEL=str(model_wheel))
+    completed = run(
+        [sys.executable, "-m", "tox", "-e", "bench", "--", "--requests", "200", "--seconds", "2"],
+        cwd=baked_project / "api",
+        env=environment,
+    )
+    print(completed.stdout[completed.stdout.index("Serving benchmark") :])
+    for figure in ("p50 / p99", "req/s", "rows/s", "resident memory", "HTTP p50 <= 2x bare p50"):
+        assert figure in completed.stdout
+    assert completed.stdout.count(" met") + completed.stdout.count("NOT MET") >= 5
+
+
 def test_install_without_credentials_says_which_variable(
     baked_project: Path, tmp_path: Path
 ) -> None:

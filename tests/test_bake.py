@@ -73,6 +73,10 @@ EXPECTED_FILES = {
     "api/Procfile",
     "api/railway.json",
     "api/scripts/smoke_check.py",
+    "api/bench/__init__.py",
+    "api/bench/bare_app.py",
+    "api/bench/locustfile.py",
+    "api/bench/run.py",
     ".circleci/config.yml",
     "model-package/scripts/publish.py",
 }

@@ -100,6 +100,8 @@ def test_publish_install_serve(
             assert json.loads(response.read())["status"] == "ready"
         result = golden_path.smoke_check(baked_project, venv, api)
     assert result["model_version"] == "0.1.0"
+    with pytest.raises(OSError):  # stopped with its whole process group: nothing answers
+        urllib.request.urlopen(api.url + "/health", timeout=5)
     assert result["label"] in (0, 1)
 
     for text in (published.stdout, published.stderr, installed.stdout, installed.stderr):

@@ -1,6 +1,5 @@
 """All settings in one place, read from the environment (and an optional .env file)."""
 
-from functools import cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -30,6 +29,5 @@ class Settings(BaseSettings):
         return key
 
 
-@cache
-def get_settings() -> Settings:
+def settings_from_environment() -> Settings:
     return Settings()

@@ -10,6 +10,7 @@ import {{ cookiecutter.package_name }} as model_package
 
 from .config import Settings
 
+TRACE_LEVEL = 5  # loguru's and Uvicorn's TRACE, below the standard library's DEBUG
 PLAIN_FORMAT = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
     "{extra[request_id]} | <cyan>{name}</cyan> - <level>{message}</level>"
@@ -42,9 +43,13 @@ def setup_logging(settings: Settings) -> None:
         backtrace=False,
         diagnose=False,  # never print local variables (they may hold secrets)
     )
-    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    # The standard library filters by the same level before a record is even made: otherwise
+    # Uvicorn's per-connection TRACE messages would each be built, intercepted and dropped.
+    level = logging.getLevelNamesMapping().get(settings.log_level, TRACE_LEVEL)
+    logging.basicConfig(handlers=[InterceptHandler()], level=level, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
         named = logging.getLogger(name)
         named.handlers = [InterceptHandler()]
+        named.setLevel(level)
         named.propagate = False
     logger.enable(model_package.__name__)

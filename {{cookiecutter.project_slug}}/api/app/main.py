@@ -11,9 +11,9 @@ from loguru import logger
 from starlette.exceptions import HTTPException
 
 from app import __version__
-from app.api.deps import require_api_key
+from app.api.deps import Services, require_api_key
 from app.api.routes import health, model, predict, ui
-from app.config import Settings, get_settings
+from app.config import Settings, settings_from_environment
 from app.log import setup_logging
 from app.metrics import Metrics
 from app.middleware import RequestContextMiddleware
@@ -43,7 +43,7 @@ def error_response(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or settings_from_environment()
     setup_logging(settings)
     predictor = Predictor()
 
@@ -58,9 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=f"Serves model {predictor.version}.",
         lifespan=lifespan,
     )
-    app.state.predictor = predictor
-    app.state.metrics = Metrics(predictor.version)
-    app.dependency_overrides[get_settings] = lambda: settings
+    metrics = Metrics(predictor.version)
+    app.state.services = Services(settings, predictor, metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -84,11 +83,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
     app.include_router(health.router)
-    app.include_router(predict.router, dependencies=[Depends(require_api_key)])
-    app.include_router(model.router, dependencies=[Depends(require_api_key)])
+    protected = [Depends(require_api_key)] if settings.api_key else []
+    app.include_router(predict.router, dependencies=protected)
+    app.include_router(model.router, dependencies=protected)
     app.include_router(ui.router)
     return app
 

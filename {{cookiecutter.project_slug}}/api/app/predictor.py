@@ -1,4 +1,4 @@
-"""The loaded model: loaded once at start-up, checked by /ready, called off the event loop."""
+"""The loaded model: loaded once at start-up, checked by /ready, never blocking the event loop."""
 
 from typing import Any
 
@@ -10,6 +10,11 @@ from {{ cookiecutter.package_name }} import __version__ as model_version
 from {{ cookiecutter.package_name }}.persistence import load_metadata, load_session
 from {{ cookiecutter.package_name }}.predict import make_prediction, predict_probabilities
 from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER, ModelMetadata
+
+# A batch this small costs the model about 0.1 ms plus a few microseconds a record: less than a
+# hand-off to the thread pool (about 0.3 ms on two cores), so it runs on the event loop. Larger
+# batches go to a worker thread, so the loop keeps serving other requests meanwhile.
+INLINE_MAX_RECORDS = 32
 
 
 class Predictor:
@@ -43,5 +48,7 @@ class Predictor:
         return None
 
     async def probabilities(self, records: list[dict[str, Any]]) -> list[float]:
-        """Survival probabilities of validated records, computed in a worker thread."""
+        """Survival probabilities of validated records; large batches in a worker thread."""
+        if len(records) <= INLINE_MAX_RECORDS:
+            return predict_probabilities(records)
         return await run_in_threadpool(predict_probabilities, records)

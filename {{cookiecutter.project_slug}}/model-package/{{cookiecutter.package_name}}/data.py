@@ -5,12 +5,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from .schemas import INPUT_FIELDS, PassengerRecord
+from .schemas import INPUT_FIELDS, PASSENGER_LIST
 
 MAX_REPORTED_PROBLEMS = 5
-_ROWS = TypeAdapter(list[PassengerRecord])
 
 
 class DataValidationError(ValueError):
@@ -42,7 +41,7 @@ def load_dataset(path: Path, target: str) -> pd.DataFrame:
 
 def _check_rows(path: Path, inputs: pd.DataFrame) -> None:
     try:
-        _ROWS.validate_python(to_records(inputs))
+        PASSENGER_LIST.validate_python(to_records(inputs))
     except ValidationError as error:
         problems = [
             f"line {int(item['loc'][0]) + 2} {'.'.join(map(str, item['loc'][1:]))}: {item['msg']}"

@@ -8,17 +8,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from . import __version__
 from .config import config
 from .features import ModelInputs, model_inputs
 from .persistence import load_session
-from .schemas import PassengerRecord, PredictionResult, RecordError
+from .schemas import PASSENGER_LIST, PredictionResult, RecordError
 
 DECISION_THRESHOLD = 0.5
 ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (pipeline.to_onnx)
-_RECORDS = TypeAdapter(list[PassengerRecord])
 
 
 def validate_records(
@@ -27,8 +26,8 @@ def validate_records(
     """Validate the whole batch in one call: (valid indexes, their clean values, errors)."""
     records = list(records)
     try:
-        clean = _RECORDS.validate_python(records)
-        return list(range(len(records))), _RECORDS.dump_python(clean), []
+        clean = PASSENGER_LIST.validate_python(records)
+        return list(range(len(records))), PASSENGER_LIST.dump_python(clean), []
     except ValidationError as error:
         errors = [
             RecordError(
@@ -40,8 +39,8 @@ def validate_records(
         ]
     bad = {error.index for error in errors}
     good = [index for index in range(len(records)) if index not in bad]
-    clean = _RECORDS.validate_python([records[index] for index in good])
-    return good, _RECORDS.dump_python(clean), errors
+    clean = PASSENGER_LIST.validate_python([records[index] for index in good])
+    return good, PASSENGER_LIST.dump_python(clean), errors
 
 
 def session_feed(columns: ModelInputs) -> ModelInputs:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 EXAMPLE_PASSENGER: dict[str, Any] = {
     "pclass": 1,
@@ -41,6 +41,8 @@ class PassengerRecord(BaseModel):
 
 
 INPUT_FIELDS: tuple[str, ...] = tuple(PassengerRecord.model_fields)
+# Validates or dumps a whole batch in one call into pydantic-core, not one call per record.
+PASSENGER_LIST = TypeAdapter(list[PassengerRecord])
 
 
 class HoldoutMetrics(BaseModel):

@@ -1,29 +1,31 @@
 from fastapi import APIRouter, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api.deps import MetricsDep, PredictorDep
+from app.api.deps import ServicesDep
 from app.schemas import Health, Readiness
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health")
-def health(predictor: PredictorDep) -> Health:
+async def health(services: ServicesDep) -> Health:
     """Liveness: the process answers."""
-    return Health(status="ok", api_version=__version__, model_version=predictor.version)
+    return Health(status="ok", api_version=__version__, model_version=services.predictor.version)
 
 
 @router.get("/ready", responses={503: {"model": Readiness}})
-def ready(predictor: PredictorDep, response: Response) -> Readiness:
+async def ready(services: ServicesDep, response: Response) -> Readiness:
     """Readiness: the packaged example record goes through the loaded model."""
-    if reason := predictor.check():
+    predictor = services.predictor
+    if reason := await run_in_threadpool(predictor.check):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Readiness(status="unavailable", model_version=predictor.version, reason=reason)
     return Readiness(status="ready", model_version=predictor.version)
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(metrics: MetricsDep) -> Response:
+async def metrics(services: ServicesDep) -> Response:
     """Prometheus exposition."""
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

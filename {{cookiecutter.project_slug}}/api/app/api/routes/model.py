@@ -1,6 +1,6 @@
 from fastapi import APIRouter, HTTPException, status
 
-from app.api.deps import PredictorDep
+from app.api.deps import ServicesDep
 from app.schemas import ModelInfo
 
 router = APIRouter(prefix="/api/v1", tags=["model"])
@@ -9,8 +9,9 @@ DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
 
 
 @router.get("/model", responses={503: {"description": "The model is not loaded."}})
-def model_info(predictor: PredictorDep) -> ModelInfo:
+async def model_info(services: ServicesDep) -> ModelInfo:
     """What is serving: the metadata the model package wrote when it was trained."""
-    if predictor.metadata is None:
+    metadata = services.predictor.metadata
+    if metadata is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the model is not loaded")
-    return ModelInfo(distribution=DISTRIBUTION, **predictor.metadata.model_dump())
+    return ModelInfo(distribution=DISTRIBUTION, **metadata.model_dump())

@@ -2,9 +2,10 @@ from fastapi import APIRouter, HTTPException, status
 from loguru import logger
 
 from {{ cookiecutter.package_name }}.predict import DECISION_THRESHOLD
+from {{ cookiecutter.package_name }}.schemas import PASSENGER_LIST
 
 from app import __version__
-from app.api.deps import MetricsDep, PredictorDep, RequestIdDep, SettingsDep
+from app.api.deps import RequestIdDep, ServicesDep
 from app.schemas import ErrorResponse, Prediction, PredictionRequest, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
@@ -19,13 +20,10 @@ router = APIRouter(prefix="/api/v1", tags=["predictions"])
     },
 )
 async def predict(
-    request: PredictionRequest,
-    predictor: PredictorDep,
-    metrics: MetricsDep,
-    settings: SettingsDep,
-    request_id: RequestIdDep,
+    request: PredictionRequest, services: ServicesDep, request_id: RequestIdDep
 ) -> PredictionResponse:
     """Survival label and probability for each passenger in the batch."""
+    settings, predictor = services.settings, services.predictor
     if len(request.records) > settings.max_batch_size:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
@@ -34,13 +32,14 @@ async def predict(
         )
     if settings.log_payloads:
         logger.debug("Payload: {}", request.model_dump_json())
-    records = [record.model_dump() for record in request.records]
+    records = PASSENGER_LIST.dump_python(request.records)
     probabilities = await predictor.probabilities(records)
     labels = [int(probability >= DECISION_THRESHOLD) for probability in probabilities]
-    metrics.count_predictions(labels)
+    services.metrics.count_predictions(labels)
     return PredictionResponse(
+        # Our own values, already of the right types: no need to validate them again.
         predictions=[
-            Prediction(label=label, survival_probability=probability)
+            Prediction.model_construct(label=label, survival_probability=probability)
             for label, probability in zip(labels, probabilities, strict=True)
         ],
         model_version=predictor.version,

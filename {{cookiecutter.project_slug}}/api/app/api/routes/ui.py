@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER, PassengerRecord
 
-from app.api.deps import SettingsDep
+from app.api.deps import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -116,5 +116,5 @@ def render_page(title: str) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(settings: SettingsDep) -> HTMLResponse:
-    return HTMLResponse(render_page(settings.project_name))
+async def index(services: ServicesDep) -> HTMLResponse:
+    return HTMLResponse(render_page(services.settings.project_name))

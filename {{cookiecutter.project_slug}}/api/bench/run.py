@@ -1,0 +1,239 @@
+"""Serving benchmark: starts what it measures on 127.0.0.1, stops it by PID, prints one table.
+
+Every figure comes from the same run on this machine, so the ratios compare like with like.
+Throughput needs wrk (Debian: apt-get install wrk). Run it with `tox -e bench`.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from {{ cookiecutter.package_name }}.predict import make_prediction
+from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER
+
+API_ROOT = Path(__file__).resolve().parents[1]
+PREDICT = ("app.main:app", "/api/v1/predict")
+BARE = ("bench.bare_app:app", "/echo")
+BATCH = 10_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def uvicorn(app: str, workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Uvicorn as a separate process, as deployed: default settings, so every request is logged
+    (formatted and written; to /dev/null, since a file shared by the workers would serialize them).
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log"]
+    env = {**os.environ, "MAX_BATCH_SIZE": str(BATCH)}
+    output = subprocess.DEVNULL
+    process = subprocess.Popen(command, cwd=API_ROOT, env=env, stdout=output, stderr=output)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/openapi.json")
+                connection.getresponse().read()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"uvicorn {app} did not start; run it by hand to see why: {command}"
+                    ) from None
+                time.sleep(0.2)
+        yield port, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    cuts = statistics.quantiles(samples, n=100)
+    return statistics.median(samples) * 1000, cuts[98] * 1000
+
+
+def milliseconds(pair: tuple[float, float]) -> str:
+    return f"{pair[0]:.3f} / {pair[1]:.3f} ms"
+
+
+def timed(call: Callable[[], Any], repeat: int) -> list[float]:
+    for _ in range(min(200, repeat)):
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def sequential(port: int, path: str, body: bytes, repeat: int) -> list[float]:
+    """One keep-alive connection, one request at a time."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Content-Type": "application/json"}
+
+    def post() -> None:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+
+    try:
+        return timed(post, repeat)
+    finally:
+        connection.close()
+
+
+def throughput(port: int, path: str, body: bytes, seconds: int) -> float:
+    """Requests per second from wrk with 16 keep-alive connections.
+
+    Two wrk threads open the connections at different moments, so both Uvicorn workers accept
+    some; from one thread, all 16 land on whichever worker accepts first and stay there.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "post.lua"
+        lua_body = json.dumps(body.decode())
+        script.write_text(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {lua_body}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            "done = function(summary, latency, requests)\n"
+            '  io.write(string.format("non-2xx: %d\\n", summary.errors.status))\n'
+            "end\n"
+        )
+        command = ["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "-s", str(script)]
+        output = subprocess.run(
+            [*command, f"http://127.0.0.1:{port}{path}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 30,
+        ).stdout
+    if "non-2xx: 0" not in output:
+        raise RuntimeError(f"wrk saw failed requests:\n{output}")
+    line = next(line for line in output.splitlines() if line.startswith("Requests/sec:"))
+    return float(line.split()[1])
+
+
+def resident_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def batch_records(count: int) -> list[dict[str, Any]]:
+    """Varied, valid passengers: classes, sexes, ages and fares cycle through the batch."""
+    records = []
+    for index in range(count):
+        record = dict(EXAMPLE_PASSENGER)
+        record["pclass"] = index % 3 + 1
+        record["sex"] = ("female", "male")[index % 2]
+        record["age"] = None if index % 7 == 0 else float(index % 80)
+        record["fare"] = round(5 + (index % 250) * 1.3, 2)
+        records.append(record)
+    return records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="sequential requests per server")
+    parser.add_argument("--seconds", type=int, default=8, help="duration of each throughput run")
+    arguments = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is needed for the throughput figures (apt-get install wrk)")
+
+    one = json.dumps({"records": [EXAMPLE_PASSENGER]}).encode()
+    batch = batch_records(BATCH)
+    batch_body = json.dumps({"records": batch}).encode()
+    rows: list[tuple[str, str]] = []
+
+    single = timed(lambda: make_prediction([EXAMPLE_PASSENGER]), arguments.requests)
+    in_process = percentiles(single)
+    rows.append(("in-process make_prediction, 1 record: p50 / p99", milliseconds(in_process)))
+    batch_seconds = min(timed(lambda: make_prediction(batch), 5))
+    in_process_rate = BATCH / batch_seconds
+
+    results: dict[str, Any] = {}
+    for name, (app, path), body in (("predict", PREDICT, one), ("bare", BARE, one)):
+        with uvicorn(app, workers=1) as (port, process):
+            results[name] = percentiles(sequential(port, path, body, arguments.requests))
+            results[f"{name} 1 worker"] = throughput(port, path, body, arguments.seconds)
+            if name == "predict":
+                samples = sequential(port, path, batch_body, 5)
+                results["http batch rate"] = BATCH / min(samples)
+                results["memory"] = resident_mb(process.pid)
+        with uvicorn(app, workers=2) as (port, _):
+            results[f"{name} 2 workers"] = throughput(port, path, body, arguments.seconds)
+
+    rows += [
+        ("HTTP POST /api/v1/predict, 1 record: p50 / p99", milliseconds(results["predict"])),
+        ("bare FastAPI POST handler: p50 / p99", milliseconds(results["bare"])),
+        ("predict, 16 clients, 1 worker", f"{results['predict 1 worker']:,.0f} req/s"),
+        ("predict, 16 clients, 2 workers", f"{results['predict 2 workers']:,.0f} req/s"),
+        ("bare, 16 clients, 1 worker", f"{results['bare 1 worker']:,.0f} req/s"),
+        ("bare, 16 clients, 2 workers", f"{results['bare 2 workers']:,.0f} req/s"),
+        (f"{BATCH:,} records in one HTTP request", f"{results['http batch rate']:,.0f} rows/s"),
+        (f"{BATCH:,} records in-process make_prediction", f"{in_process_rate:,.0f} rows/s"),
+        ("resident memory of one worker after the run", f"{results['memory']:.0f} MB"),
+    ]
+    # (target, measured value, the bound it must meet, whether it is a floor or a ceiling)
+    targets: list[tuple[str, float, float, str]] = [
+        ("HTTP p50 <= 2x bare p50", results["predict"][0] / results["bare"][0], 2, "<="),
+        (
+            "1-worker predict throughput >= 0.5x bare",
+            results["predict 1 worker"] / results["bare 1 worker"],
+            0.5,
+            ">=",
+        ),
+        (
+            "2 workers >= 1.7x 1 worker (predict)",
+            results["predict 2 workers"] / results["predict 1 worker"],
+            1.7,
+            ">=",
+        ),
+        (
+            "10k rows over HTTP >= 0.5x in-process",
+            results["http batch rate"] / in_process_rate,
+            0.5,
+            ">=",
+        ),
+        ("worker memory <= 250 MB", results["memory"], 250, "<="),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print(f"\nServing benchmark ({os.cpu_count()} CPUs, all figures from this run)\n")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print()
+    for target, measured, bound, direction in targets:
+        met = measured <= bound if direction == "<=" else measured >= bound
+        print(f"  {target:<44} {measured:8.2f}   {'met' if met else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()
