@@ -100,17 +100,21 @@ class Server:
                 raise StepFailed(f"{self.url}{path} did not answer within {timeout:.0f} s")
             time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM to the group, then wait until none of it is left; SIGKILL what outlives that."""
         for signal_number in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.process.pid, signal_number)
             except ProcessLookupError:
-                break
-            try:
-                self.process.wait(timeout=15)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+                return
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                self.process.poll()  # reap the leader, or the group never looks empty
+                try:
+                    os.killpg(self.process.pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.1)
 
 
 @contextmanager
