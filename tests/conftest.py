@@ -1,6 +1,5 @@
 """Shared helpers for the template's tests."""
 
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -9,6 +8,11 @@ from pathlib import Path
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The demo's steps and helpers are the tests' too (tests/test_private_index.py runs them).
+sys.path.insert(0, str(TEMPLATE / "demo"))
+import golden_path  # noqa: E402
+from golden_path import clean_environment  # noqa: E402, F401 - shared with the test modules
+
 DEFAULTS = {
     "project_slug": "titanic-survival",
     "package_name": "titanic_survival_model",
@@ -19,32 +23,11 @@ DEFAULTS = {
 def run(
     command: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure the test fails with its whole output."""
-    completed = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env or clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode:
-        pytest.fail(
-            f"{command} exited {completed.returncode}\n"
-            f"--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}"
-        )
-    return completed
-
-
-def clean_environment(**extra: str) -> dict[str, str]:
-    """The environment without the outer tox run's variables, which would confuse an inner tox."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TOX_") and key not in ("VIRTUAL_ENV", "PYTHONPATH")
-    }
-    return {**environment, **extra}
+    """The demo's run(); on failure the test fails with the command's whole output."""
+    try:
+        return golden_path.run(command, cwd, env, timeout)
+    except golden_path.StepFailed as error:
+        pytest.fail(str(error))
 
 
 def python_in(venv: Path) -> Path:

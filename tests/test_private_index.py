@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import clean_environment, run
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "demo"))
-import golden_path
+from conftest import clean_environment, golden_path, run
 
 pytestmark = pytest.mark.slow
 
