@@ -3,15 +3,25 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }} import EXAMPLE_RECORD
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
 from {{ cookiecutter.package_name }}.data import load_dataset
-from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER
 from {{ cookiecutter.package_name }}.train_pipeline import Split, split_dataset
+
+# Lines for the end of the run, such as the ONNX parity figures of tests/model/test_estimators.py.
+REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if REPORT:
+        terminalreporter.write_sep("=", "model report")
+        for line in REPORT:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
 def dataset() -> pd.DataFrame:
-    return load_dataset(DATASET_DIR / config.data.file, config.data.target)
+    return load_dataset(DATASET_DIR / config.data.file, config.data)
 
 
 @pytest.fixture(scope="session")
@@ -20,5 +30,5 @@ def split(dataset: pd.DataFrame) -> Split:
 
 
 @pytest.fixture
-def passenger() -> dict[str, Any]:
-    return dict(EXAMPLE_PASSENGER)
+def example() -> dict[str, Any]:
+    return dict(EXAMPLE_RECORD)

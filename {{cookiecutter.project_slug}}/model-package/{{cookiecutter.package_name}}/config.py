@@ -1,10 +1,10 @@
 """Training configuration: config.yml, validated by strict pydantic models."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .features import ENGINEERED_FEATURES
 from .schemas import INPUT_FIELDS
@@ -13,9 +13,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
 TRAINED_MODEL_DIR = PACKAGE_ROOT / "trained_models"
-
-# Recorded after the sinking (lifeboat, body number) or free text: never model inputs.
-LEAKY_COLUMNS = frozenset({"boat", "body", "home.dest"})
 
 ColumnList = Annotated[list[str], Field(min_length=1)]
 
@@ -26,7 +23,23 @@ class StrictModel(BaseModel):
 
 class DataConfig(StrictModel):
     file: str = Field(min_length=1)
+    missing_values: list[str] = Field(default_factory=list)
     target: str = Field(min_length=1)
+    classes: dict[int | str, str] = Field(min_length=2)
+
+    @field_validator("classes")
+    @classmethod
+    def check_class_names(cls, classes: dict[int | str, str]) -> dict[int | str, str]:
+        names = list(classes.values())
+        if blank := [value for value, name in classes.items() if not name.strip()]:
+            raise ValueError(f"classes {blank} have a blank name")
+        if duplicated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"class names used more than once: {duplicated}")
+        return classes
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.classes.values())
 
 
 class FeatureConfig(StrictModel):
@@ -36,11 +49,12 @@ class FeatureConfig(StrictModel):
     @model_validator(mode="after")
     def check_columns(self) -> "FeatureConfig":
         columns = self.numeric + self.categorical
-        if leaky := LEAKY_COLUMNS.intersection(columns):
-            raise ValueError(f"{sorted(leaky)} leak the target or carry no signal; remove them")
         known = set(INPUT_FIELDS) | set(ENGINEERED_FEATURES)
         if unknown := [column for column in columns if column not in known]:
-            raise ValueError(f"unknown features {unknown}; choose from {sorted(known)}")
+            raise ValueError(
+                f"unknown features {unknown}; choose from the fields of InputRecord and "
+                f"ENGINEERED_FEATURES: {sorted(known)}"
+            )
         if duplicated := sorted({column for column in columns if columns.count(column) > 1}):
             raise ValueError(f"features listed more than once: {duplicated}")
         return self
@@ -56,8 +70,10 @@ class SplitConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    C: float = Field(gt=0, description="Inverse regularisation strength.")
-    max_iter: int = Field(gt=0)
+    """The estimator's name and parameters; pipeline.py checks both when it builds the model."""
+
+    estimator: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class ArtifactConfig(StrictModel):
@@ -70,6 +86,15 @@ class Config(StrictModel):
     split: SplitConfig
     model: ModelConfig
     artifact: ArtifactConfig
+
+    @model_validator(mode="after")
+    def target_is_not_an_input(self) -> "Config":
+        if self.data.target in INPUT_FIELDS:
+            raise ValueError(
+                f"data.target {self.data.target!r} is a field of InputRecord: the model would be "
+                "given the answer; remove it from input_schema.py"
+            )
+        return self
 
 
 class ConfigError(ValueError):

@@ -1,4 +1,4 @@
-"""Loading and validating the training data."""
+"""Loading and validating the training data against the input schema and the configured classes."""
 
 import hashlib
 from pathlib import Path
@@ -7,7 +7,8 @@ from typing import Any, cast
 import pandas as pd
 from pydantic import ValidationError
 
-from .schemas import INPUT_FIELDS, PASSENGER_LIST
+from .config import DataConfig
+from .schemas import INPUT_FIELDS, RECORD_LIST
 
 MAX_REPORTED_PROBLEMS = 5
 
@@ -16,10 +17,10 @@ class DataValidationError(ValueError):
     """The data file cannot be used for training; the message names the file and the problem."""
 
 
-def load_dataset(path: Path, target: str) -> pd.DataFrame:
-    """Read a CSV (`?` means missing) and check every row against the input schema and labels."""
+def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
+    """The input fields and the target, every row checked; the target holds class names."""
     try:
-        frame = pd.read_csv(path, na_values=["?"])
+        frame = pd.read_csv(path, na_values=data.missing_values)
     except FileNotFoundError as error:
         raise DataValidationError(f"{path}: no such data file") from error
     except pd.errors.EmptyDataError as error:
@@ -27,7 +28,7 @@ def load_dataset(path: Path, target: str) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataValidationError(f"{path}: not a readable CSV file: {error}") from error
 
-    required = [*INPUT_FIELDS, target]
+    required = [*INPUT_FIELDS, data.target]
     if missing := [column for column in required if column not in frame.columns]:
         raise DataValidationError(f"{path}: missing columns {missing}")
     if frame.empty:
@@ -35,13 +36,17 @@ def load_dataset(path: Path, target: str) -> pd.DataFrame:
 
     frame = frame[required]
     _check_rows(path, frame[list(INPUT_FIELDS)])
-    _check_labels(path, frame[target])
-    return frame.assign(**{target: frame[target].astype("int64")})
+    return frame.assign(**{data.target: _class_names(path, frame[data.target], data)})
+
+
+def _lines(index: pd.Index) -> str:
+    """CSV line numbers of frame rows: the header is line 1."""
+    return ", ".join(str(int(row) + 2) for row in index[:MAX_REPORTED_PROBLEMS])
 
 
 def _check_rows(path: Path, inputs: pd.DataFrame) -> None:
     try:
-        PASSENGER_LIST.validate_python(to_records(inputs))
+        RECORD_LIST.validate_python(to_records(inputs))
     except ValidationError as error:
         problems = [
             f"line {int(item['loc'][0]) + 2} {'.'.join(map(str, item['loc'][1:]))}: {item['msg']}"
@@ -54,15 +59,26 @@ def _check_rows(path: Path, inputs: pd.DataFrame) -> None:
         raise DataValidationError(f"{path}: {len(problems)} invalid values: {shown}") from error
 
 
-def _check_labels(path: Path, labels: pd.Series) -> None:
-    numeric = pd.to_numeric(labels, errors="coerce")
-    bad = labels[~numeric.isin([0, 1])]
-    if not bad.empty:
-        lines = ", ".join(str(index + 2) for index in bad.index[:MAX_REPORTED_PROBLEMS])
+def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
+    """The target's values replaced by the class names of config.yml; unknown values are errors."""
+    names = labels.map(data.classes)
+    # A column that pandas read as text ('1' next to a stray word) still matches the class 1.
+    by_text = {str(value): name for value, name in data.classes.items()}
+    names = names.fillna(labels.astype(str).map(by_text))
+    unknown = labels[names.isna()]
+    if not unknown.empty:
+        first = unknown.iloc[0]
+        value = "a missing value" if pd.isna(first) else f"the value {str(first)!r}"
+        known = ", ".join(repr(value) for value in data.classes)
         raise DataValidationError(
-            f"{path}: label column {labels.name!r} must be 0 or 1, found {str(bad.iloc[0])!r} "
-            f"(lines {lines})"
+            f"{path}: target column {data.target!r} has {value} (lines {_lines(unknown.index)}), "
+            f"which is not one of data.classes in config.yml ({known})"
         )
+    if absent := [name for name in data.class_names if name not in set(names)]:
+        raise DataValidationError(
+            f"{path}: no rows of the classes {absent}; every class in data.classes needs examples"
+        )
+    return names
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,18 +1,18 @@
-"""Feature engineering as plain functions shared by training and serving.
+"""Feature engineering: plain functions of one validated record. Yours to rewrite with the example.
 
-Nothing here is fitted: the fitted steps (imputer, scaler, encoder, estimator) live in
-pipeline.py, so the pipeline holds only standard scikit-learn steps and converts to ONNX. The
-functions work on plain records, so serving one passenger costs microseconds, not a DataFrame.
+Training, serving and every other consumer call `add_features` on each record, so a feature is
+computed by exactly one piece of code. Nothing here is fitted: imputing, scaling, encoding and the
+estimator live in pipeline.py, as standard scikit-learn steps that convert to ONNX. A model that
+needs no engineered features sets `ENGINEERED_FEATURES = ()` and returns the record unchanged.
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+# The names add_features adds; config.yml may list them as features next to the record's fields.
+ENGINEERED_FEATURES = ("title", "deck", "family_size")
 
-MISSING = "missing"
 TITLES = {
     "Mr": "Mr",
     "Mrs": "Mrs",
@@ -23,10 +23,7 @@ TITLES = {
     "Master": "Master",
 }
 RARE_TITLE = "Rare"
-ENGINEERED_FEATURES = ("title", "deck", "family_size")
 _TITLE = re.compile(r",\s*([^.]+)\.")
-
-ModelInputs = dict[str, npt.NDArray[Any]]
 
 
 def title_from_name(name: str) -> str | None:
@@ -49,25 +46,10 @@ def family_size(sibsp: int, parch: int) -> int:
 
 
 def add_features(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of one validated record with the engineered features added."""
+    """A copy of one validated record with every name in ENGINEERED_FEATURES added."""
     return {
         **record,
         "title": title_from_name(record["name"]),
         "deck": deck_from_cabin(record["cabin"]),
         "family_size": family_size(record["sibsp"], record["parch"]),
     }
-
-
-def model_inputs(
-    records: Sequence[Mapping[str, Any]], numeric: list[str], categorical: list[str]
-) -> ModelInputs:
-    """The pipeline's input columns: numbers as floats (NaN = missing), categories as strings."""
-    rows = [add_features(record) for record in records]
-    columns: ModelInputs = {}
-    for name in numeric:
-        values = [np.nan if row[name] is None else row[name] for row in rows]
-        columns[name] = np.array(values, dtype=np.float64)
-    for name in categorical:
-        labels = [MISSING if row[name] is None else str(row[name]) for row in rows]
-        columns[name] = np.array(labels, dtype=object)
-    return columns

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import onnxruntime
 
-from . import __version__
+from ._version import __version__
 from .config import TRAINED_MODEL_DIR, config
 from .schemas import ModelMetadata
 

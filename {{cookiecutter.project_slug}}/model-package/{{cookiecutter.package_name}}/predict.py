@@ -1,33 +1,64 @@
 """Predictions for a batch of records; invalid records are reported, never raised.
 
 Serving runs the ONNX form of the pipeline in ONNX Runtime; the scikit-learn pipeline is the
-reference it is tested against (tests/model/test_predict.py).
+reference it is tested against (tests/model/test_estimators.py).
 """
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
+import numpy.typing as npt
+from pydantic import BaseModel, ValidationError
 
-from . import __version__
+from ._version import __version__
 from .config import config
-from .features import ModelInputs, model_inputs
-from .persistence import load_session
-from .schemas import PASSENGER_LIST, PredictionResult, RecordError
+from .features import add_features
+from .persistence import load_metadata, load_session
+from .schemas import RECORD_LIST, ModelMetadata, PredictionResult, RecordError
 
-DECISION_THRESHOLD = 0.5
+# The classes' names in the order config.yml lists them.
+CLASSES: tuple[str, ...] = config.data.class_names
+MISSING = "missing"  # what a missing category becomes, in training and serving alike
 ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (pipeline.to_onnx)
+
+ModelInputs = dict[str, npt.NDArray[Any]]
+
+
+class ModelMismatchError(RuntimeError):
+    """The trained artifact does not fit this package's config.yml: it needs retraining."""
+
+
+def model_inputs(
+    records: Sequence[Mapping[str, Any]], numeric: Sequence[str], categorical: Sequence[str]
+) -> ModelInputs:
+    """The pipeline's input columns: numbers as floats (NaN = missing), categories as strings.
+
+    Training and serving both build their inputs here, from the same add_features.
+    """
+    rows = [add_features(record) for record in records]
+    columns: ModelInputs = {}
+    for name in numeric:
+        values = [np.nan if row[name] is None else row[name] for row in rows]
+        columns[name] = np.array(values, dtype=np.float64)
+    for name in categorical:
+        labels = [MISSING if row[name] is None else str(row[name]) for row in rows]
+        columns[name] = np.array(labels, dtype=object)
+    return columns
 
 
 def validate_records(
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any] | BaseModel],
 ) -> tuple[list[int], list[dict[str, Any]], list[RecordError]]:
-    """Validate the whole batch in one call: (valid indexes, their clean values, errors)."""
+    """Validate the whole batch in one call: (valid indexes, their clean values, errors).
+
+    InputRecord instances (an API has validated them already) pass through without a second check.
+    """
     records = list(records)
     try:
-        clean = PASSENGER_LIST.validate_python(records)
-        return list(range(len(records))), PASSENGER_LIST.dump_python(clean), []
+        clean = RECORD_LIST.validate_python(records)
+        return list(range(len(records))), RECORD_LIST.dump_python(clean), []
     except ValidationError as error:
         errors = [
             RecordError(
@@ -39,8 +70,25 @@ def validate_records(
         ]
     bad = {error.index for error in errors}
     good = [index for index in range(len(records)) if index not in bad]
-    clean = PASSENGER_LIST.validate_python([records[index] for index in good])
-    return good, PASSENGER_LIST.dump_python(clean), errors
+    clean = RECORD_LIST.validate_python([records[index] for index in good])
+    return good, RECORD_LIST.dump_python(clean), errors
+
+
+@cache
+def load_model() -> ModelMetadata:
+    """Load the packaged model once per process; its metadata, after checking it fits config.yml.
+
+    Raises ModelNotTrainedError when the package has no trained model for its version, and
+    ModelMismatchError when the model's classes are not the configured ones.
+    """
+    metadata = load_metadata()
+    load_session()
+    if sorted(metadata.classes) != sorted(CLASSES):
+        raise ModelMismatchError(
+            f"the trained model predicts {metadata.classes}, but config.yml lists the classes "
+            f"{list(CLASSES)}; retrain it with `tox -e train`"
+        )
+    return metadata
 
 
 def session_feed(columns: ModelInputs) -> ModelInputs:
@@ -51,24 +99,32 @@ def session_feed(columns: ModelInputs) -> ModelInputs:
     }
 
 
-def predict_probabilities(clean: Sequence[Mapping[str, Any]]) -> list[float]:
-    """Survival probabilities of records that already passed the input schema."""
-    if not clean:
-        return []
-    columns = model_inputs(clean, config.features.numeric, config.features.categorical)
+def predict_proba(clean: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
+    """Class probabilities of records that passed the schema, in the model's class order."""
+    metadata = load_model()
+    features = metadata.features
+    columns = model_inputs(clean, features.numeric, features.categorical)
     (probabilities,) = load_session().run([ONNX_PROBABILITIES], session_feed(columns))
-    survival: list[float] = probabilities[:, 1].tolist()
-    return survival
+    result: npt.NDArray[np.float32] = probabilities
+    return result
 
 
-def make_prediction(records: Sequence[Mapping[str, Any]]) -> PredictionResult:
-    """Survival label and probability for each record, aligned with the input."""
-    labels: list[int | None] = [None] * len(records)
-    probabilities: list[float | None] = [None] * len(records)
+def make_prediction(records: Sequence[Mapping[str, Any] | BaseModel]) -> PredictionResult:
+    """The predicted class name and every class's probability per record, aligned with the input."""
+    labels: list[str | None] = [None] * len(records)
+    probabilities: list[dict[str, float] | None] = [None] * len(records)
     indexes, clean, errors = validate_records(records)
-    for index, probability in zip(indexes, predict_probabilities(clean), strict=True):
-        labels[index] = int(probability >= DECISION_THRESHOLD)
-        probabilities[index] = probability
-    return PredictionResult(
+    if clean:
+        model_classes = load_model().classes
+        scores = predict_proba(clean)
+        # The label is the most probable class; the probabilities are listed as config.yml does.
+        winners = [model_classes[column] for column in scores.argmax(axis=1).tolist()]
+        order = [model_classes.index(name) for name in CLASSES]
+        rows = scores[:, order].tolist()
+        for index, winner, row in zip(indexes, winners, rows, strict=True):
+            labels[index] = winner
+            probabilities[index] = dict(zip(CLASSES, row, strict=True))
+    # Our own values, of the right types already: no need to validate them again.
+    return PredictionResult.model_construct(
         model_version=__version__, labels=labels, probabilities=probabilities, errors=errors
     )

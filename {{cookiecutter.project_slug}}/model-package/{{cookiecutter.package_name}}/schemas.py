@@ -1,55 +1,26 @@
-"""The input schema of one passenger: the single source of truth for a prediction record."""
+"""What the package takes and returns around InputRecord: batches, results and the metadata."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
-EXAMPLE_PASSENGER: dict[str, Any] = {
-    "pclass": 1,
-    "name": "Allen, Miss. Elisabeth Walton",
-    "sex": "female",
-    "age": 29.0,
-    "sibsp": 0,
-    "parch": 0,
-    "fare": 211.3375,
-    "cabin": "B5",
-    "embarked": "S",
-}
+from .input_schema import InputRecord
 
-
-class PassengerRecord(BaseModel):
-    """One passenger as the model sees it; missing values are null."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_PASSENGER]})
-
-    pclass: Literal[1, 2, 3] = Field(description="Ticket class: 1 = first, 2 = second, 3 = third.")
-    name: str = Field(
-        min_length=1,
-        max_length=200,
-        description="Full name as on the passenger list: 'Surname, Title. Given names'.",
-    )
-    sex: Literal["female", "male"]
-    age: float | None = Field(default=None, ge=0, le=120, description="Age in years.")
-    sibsp: int = Field(ge=0, le=20, description="Siblings and spouses aboard.")
-    parch: int = Field(ge=0, le=20, description="Parents and children aboard.")
-    fare: float | None = Field(default=None, ge=0, le=10_000, description="Fare in pounds.")
-    cabin: str | None = Field(default=None, max_length=50, description="Cabin, e.g. 'C85'.")
-    embarked: Literal["C", "Q", "S"] | None = Field(
-        default=None, description="Port: C = Cherbourg, Q = Queenstown, S = Southampton."
-    )
-
-
-INPUT_FIELDS: tuple[str, ...] = tuple(PassengerRecord.model_fields)
+INPUT_FIELDS: tuple[str, ...] = tuple(InputRecord.model_fields)
 # Validates or dumps a whole batch in one call into pydantic-core, not one call per record.
-PASSENGER_LIST = TypeAdapter(list[PassengerRecord])
+RECORD_LIST = TypeAdapter(list[InputRecord])
 
 
 class HoldoutMetrics(BaseModel):
+    """Scores on the holdout. Two classes: of the positive class (the first in config.yml).
+    More: macro averages over the classes (ROC AUC one-vs-rest)."""
+
     accuracy: float
     roc_auc: float
     precision: float
     recall: float
+    f1: float
     log_loss: float
 
 
@@ -64,6 +35,10 @@ class ModelMetadata(BaseModel):
     name: str
     version: str
     trained_at: datetime
+    estimator: str = Field(description="The estimator chosen in config.yml.")
+    params: dict[str, Any] = Field(description="The estimator parameters it was trained with.")
+    target: str = Field(description="The column of the training data the model predicts.")
+    classes: list[str] = Field(description="Class names, in the order of the model's outputs.")
     data_file: str
     data_sha256: str
     python_version: str
@@ -76,15 +51,17 @@ class ModelMetadata(BaseModel):
 
 
 class RecordError(BaseModel):
-    index: int = Field(description="Position of the record in the request.")
+    index: int = Field(description="Position of the record in the batch.")
     field: str = Field(description="Path of the offending field; empty for the record as a whole.")
     message: str
 
 
 class PredictionResult(BaseModel):
-    """Labels and survival probabilities aligned with the input; None where a record was invalid."""
+    """One entry per input record, in input order; None where the record was invalid."""
 
     model_version: str
-    labels: list[int | None]
-    probabilities: list[float | None]
+    labels: list[str | None] = Field(description="The predicted class name of each record.")
+    probabilities: list[dict[str, float] | None] = Field(
+        description="The probability of every class, by class name."
+    )
     errors: list[RecordError]

@@ -7,22 +7,28 @@ import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import sklearn
 from loguru import logger
-from sklearn.metrics import accuracy_score, log_loss, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from . import __version__
+from ._version import __version__
 from .config import DATASET_DIR, TRAINED_MODEL_DIR, Config, config
 from .data import load_dataset, sha256_of, to_records
-from .features import model_inputs
 from .persistence import save_model
-from .pipeline import build_pipeline, to_onnx
-from .predict import DECISION_THRESHOLD
+from .pipeline import build_pipeline, resolve_estimator, to_onnx
+from .predict import model_inputs
 from .schemas import INPUT_FIELDS, FeatureLists, HoldoutMetrics, ModelMetadata
 
 Split = tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]
@@ -45,15 +51,29 @@ def split_dataset(frame: pd.DataFrame, config: Config) -> Split:
     return x_train, x_holdout, y_train, y_holdout
 
 
-def evaluate(pipeline: Pipeline, inputs: pd.DataFrame, labels: pd.Series) -> HoldoutMetrics:
-    probabilities = pipeline.predict_proba(inputs)[:, 1]
-    predicted = (probabilities >= DECISION_THRESHOLD).astype(np.int64)
+def evaluate(
+    pipeline: Pipeline, inputs: pd.DataFrame, labels: pd.Series, config: Config = config
+) -> HoldoutMetrics:
+    """Holdout scores: of the positive class (listed first) for two classes, else macro averages."""
+    classes = list(pipeline.classes_)
+    averaged: dict[str, Any]
+    probabilities = pipeline.predict_proba(inputs)
+    predicted = pipeline.predict(inputs)
+    if len(classes) == 2:
+        positive = config.data.class_names[0]
+        scores = probabilities[:, classes.index(positive)]
+        roc_auc = roc_auc_score(labels == positive, scores)
+        averaged = {"average": "binary", "pos_label": positive}
+    else:
+        roc_auc = roc_auc_score(labels, probabilities, multi_class="ovr", labels=classes)
+        averaged = {"average": "macro", "labels": classes}
     return HoldoutMetrics(
         accuracy=accuracy_score(labels, predicted),
-        roc_auc=roc_auc_score(labels, probabilities),
-        precision=precision_score(labels, predicted, zero_division=0),
-        recall=recall_score(labels, predicted, zero_division=0),
-        log_loss=log_loss(labels, probabilities),
+        roc_auc=roc_auc,
+        precision=precision_score(labels, predicted, zero_division=0, **averaged),
+        recall=recall_score(labels, predicted, zero_division=0, **averaged),
+        f1=f1_score(labels, predicted, zero_division=0, **averaged),
+        log_loss=log_loss(labels, probabilities, labels=classes),
     )
 
 
@@ -64,19 +84,25 @@ def train(
 ) -> ModelMetadata:
     """Fit, evaluate on the holdout, save; returns the metadata written beside the artifact."""
     data_file = data_file or DATASET_DIR / config.data.file
+    _, params = resolve_estimator(config.model, config.split.random_state)  # fail before loading
     logger.info("Loading {}", data_file)
-    frame = load_dataset(data_file, config.data.target)
+    frame = load_dataset(data_file, config.data)
     x_train, x_holdout, y_train, y_holdout = split_dataset(frame, config)
-    logger.info("Training on {} rows, holding out {}", len(x_train), len(x_holdout))
+    estimator = config.model.estimator
+    logger.info("Training {} on {} rows, holding out {}", estimator, len(x_train), len(x_holdout))
 
     pipeline = build_pipeline(config).fit(x_train, y_train)
-    metrics = evaluate(pipeline, x_holdout, y_holdout)
+    metrics = evaluate(pipeline, x_holdout, y_holdout, config)
     logger.info("Holdout metrics: {}", metrics.model_dump())
 
     metadata = ModelMetadata(
         name=config.artifact.name,
         version=__version__,
         trained_at=datetime.now(UTC),
+        estimator=config.model.estimator,
+        params=params,
+        target=config.data.target,
+        classes=[str(name) for name in pipeline.classes_],
         data_file=data_file.name,
         data_sha256=sha256_of(data_file),
         python_version=platform.python_version(),
@@ -84,7 +110,7 @@ def train(
         n_train=len(x_train),
         n_holdout=len(x_holdout),
         metrics=metrics,
-        input_fields=list(frame.columns.drop(config.data.target)),
+        input_fields=list(INPUT_FIELDS),
         features=FeatureLists(
             numeric=config.features.numeric, categorical=config.features.categorical
         ),

@@ -1,12 +1,22 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.config import CONFIG_FILE, ConfigError, load_config
+from {{ cookiecutter.package_name }}.config import (
+    CONFIG_FILE,
+    ConfigError,
+    ModelConfig,
+    config,
+    load_config,
+)
+from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES
+from {{ cookiecutter.package_name }}.pipeline import ESTIMATORS, resolve_estimator
+from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
 
 
-def write_config(tmp_path: Path, change: dict[str, dict[str, object]]) -> Path:
+def write_config(tmp_path: Path, change: dict[str, dict[str, Any]]) -> Path:
     raw = yaml.safe_load(CONFIG_FILE.read_text())
     for section, values in change.items():
         raw[section].update(values)
@@ -18,8 +28,12 @@ def write_config(tmp_path: Path, change: dict[str, dict[str, object]]) -> Path:
 def test_default_config_is_valid() -> None:
     config = load_config()
     assert 0 < config.split.test_size < 1
-    assert config.features.numeric
-    assert config.features.categorical
+    assert len(config.data.class_names) >= 2
+    assert set(config.features.all) <= set(INPUT_FIELDS) | set(ENGINEERED_FEATURES)
+    resolve_estimator(config.model, config.split.random_state)
+
+
+FIRST_CLASS = next(iter(config.data.classes))
 
 
 @pytest.mark.parametrize(
@@ -28,16 +42,22 @@ def test_default_config_is_valid() -> None:
         ({"split": {"tset_size": 0.2}}, "split.tset_size: Extra inputs are not permitted"),
         ({"split": {"test_size": "a fifth"}}, "split.test_size"),
         ({"split": {"test_size": 1.5}}, "split.test_size"),
-        ({"model": {"C": -1}}, "model.C"),
-        ({"features": {"numeric": ["age", "body"]}}, "['body'] leak the target"),
-        ({"features": {"categorical": ["sex", "home.dest"]}}, "['home.dest'] leak the target"),
-        ({"features": {"numeric": ["age", "height"]}}, "unknown features ['height']"),
+        ({"features": {"numeric": ["no_such_column"]}}, "unknown features ['no_such_column']"),
         ({"features": {"categorical": []}}, "features.categorical"),
+        (
+            {"features": {"numeric": config.features.numeric[:1] * 2}},
+            "features listed more than once",
+        ),
+        ({"data": {"classes": {FIRST_CLASS: "only one"}}}, "data.classes"),
+        ({"data": {"classes": {1: "same", 2: "same"}}}, "class names used more than once"),
+        ({"data": {"target": INPUT_FIELDS[0]}}, "is a field of InputRecord"),
+        ({"model": {"params": "C=1"}}, "model.params"),
+        ({"model": {"estimatr": "random_forest"}}, "model.estimatr: Extra inputs"),
         ({"artifact": {"name": "../escape"}}, "artifact.name"),
     ],
 )
 def test_bad_config_is_a_clear_error(
-    tmp_path: Path, change: dict[str, dict[str, object]], message: str
+    tmp_path: Path, change: dict[str, dict[str, Any]], message: str
 ) -> None:
     path = write_config(tmp_path, change)
     with pytest.raises(ConfigError) as error:
@@ -53,3 +73,38 @@ def test_unreadable_config_names_the_file(tmp_path: Path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yml")
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_every_estimator_gets_the_seed(name: str) -> None:
+    spec, params = resolve_estimator(ModelConfig(estimator=name), seed=7)
+    assert params == {"random_state": 7}
+    assert spec.factory(**params).get_params()["random_state"] == 7
+
+
+def test_unknown_estimator_lists_the_choices() -> None:
+    with pytest.raises(ConfigError) as error:
+        resolve_estimator(ModelConfig(estimator="random_forrest"), seed=0)
+    assert str(error.value) == (
+        "model.estimator: unknown estimator 'random_forrest'; choose one of "
+        + ", ".join(ESTIMATORS)
+    )
+
+
+def test_misspelt_parameter_names_it_and_the_allowed_ones() -> None:
+    model = ModelConfig(estimator="random_forest", params={"n_estimator": 10})
+    with pytest.raises(ConfigError) as error:
+        resolve_estimator(model, seed=0)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "model.params: 'n_estimator' is not a parameter of random_forest (RandomForestClassifier) "
+        "(did you mean 'n_estimators'?); allowed: "
+    )
+    assert "max_depth, max_features" in message
+
+
+def test_a_parameter_of_another_estimator_is_refused() -> None:
+    model = ModelConfig(estimator="logistic_regression", params={"max_depth": 3})
+    with pytest.raises(ConfigError, match="'max_depth' is not a parameter of logistic_regression"):
+        resolve_estimator(model, seed=0)

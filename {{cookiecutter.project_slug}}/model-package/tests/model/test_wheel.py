@@ -12,16 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import __version__
-from {{ cookiecutter.package_name }}.persistence import SUFFIXES
+from {{ cookiecutter.package_name }} import CLASSES, __version__
+from {{ cookiecutter.package_name }}.persistence import SUFFIXES, artifact_stem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PREDICT = """
 import json
 import {{ cookiecutter.package_name }} as package
-from {{ cookiecutter.package_name }}.predict import make_prediction
-from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER
-result = make_prediction([EXAMPLE_PASSENGER])
+result = package.make_prediction([package.EXAMPLE_RECORD])
 import importlib.util
 sklearn = importlib.util.find_spec("sklearn")
 print(json.dumps({"file": package.__file__, "result": result.model_dump(), "sklearn": sklearn}))
@@ -53,7 +51,7 @@ def test_wheel_predicts_in_a_clean_environment(tmp_path: Path) -> None:
     assert f"-{__version__}-" in wheel.name
     names = zipfile.ZipFile(wheel).namelist()
     package = "{{ cookiecutter.package_name }}"
-    stem = f"trained_models/survival_pipeline_v{__version__}"
+    stem = f"trained_models/{artifact_stem()}"
     shipped = ["VERSION", "config.yml", *(stem + suffix for suffix in SUFFIXES)]
     for name in shipped:
         assert f"{package}/{name}" in names
@@ -69,5 +67,5 @@ def test_wheel_predicts_in_a_clean_environment(tmp_path: Path) -> None:
     assert Path(output["file"]).is_relative_to(venv)
     assert output["result"]["errors"] == []
     assert output["result"]["model_version"] == __version__
-    assert output["result"]["labels"] == [1]
+    assert output["result"]["labels"][0] in CLASSES
     assert output["sklearn"] is None

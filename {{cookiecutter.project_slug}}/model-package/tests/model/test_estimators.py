@@ -1,0 +1,53 @@
+"""Every estimator of pipeline.py trains, converts to ONNX and serves what scikit-learn predicts.
+
+Each is trained on the packaged data (the configured one with its params, the others with their
+defaults), and its ONNX Runtime session is compared with its scikit-learn pipeline on the whole
+holdout: probabilities within 1e-5, labels identical except where the two most probable classes are
+within 1e-4 of each other, where float32 and float64 may break the tie differently.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPORT
+
+from {{ cookiecutter.package_name }} import __version__
+from {{ cookiecutter.package_name }}.config import ModelConfig, config
+from {{ cookiecutter.package_name }}.persistence import load_pipeline, load_session
+from {{ cookiecutter.package_name }}.pipeline import ESTIMATORS
+from {{ cookiecutter.package_name }}.predict import ONNX_PROBABILITIES, session_feed
+from {{ cookiecutter.package_name }}.train_pipeline import Split, train
+
+PROBABILITY_TOLERANCE = 1e-5
+BOUNDARY = 1e-4
+
+
+@pytest.mark.parametrize("estimator", list(ESTIMATORS))
+def test_onnx_matches_scikit_learn_on_the_holdout(
+    estimator: str, split: Split, tmp_path: Path
+) -> None:
+    configured = estimator == config.model.estimator
+    model = config.model if configured else ModelConfig(estimator=estimator)
+    metadata = train(config.model_copy(update={"model": model}), output_dir=tmp_path)
+    _, x_holdout, _, _ = split
+    pipeline = load_pipeline(__version__, tmp_path)
+    expected = pipeline.predict_proba(x_holdout)
+    columns = {name: x_holdout[name].to_numpy() for name in x_holdout.columns}
+    (served,) = load_session(__version__, tmp_path).run([ONNX_PROBABILITIES], session_feed(columns))
+
+    assert metadata.classes == list(pipeline.classes_)
+    difference = float(np.abs(served - expected).max())
+    assert difference <= PROBABILITY_TOLERANCE
+
+    ranked = np.sort(expected, axis=1)
+    at_boundary = ranked[:, -1] - ranked[:, -2] < BOUNDARY
+    served_labels = np.asarray(metadata.classes)[served.argmax(axis=1)]
+    disagree = served_labels != pipeline.predict(x_holdout)
+    assert not (disagree & ~at_boundary).any()
+    REPORT.append(
+        f"{estimator}: ROC AUC {metadata.metrics.roc_auc:.4f}, accuracy "
+        f"{metadata.metrics.accuracy:.4f}; ONNX parity on {len(x_holdout)} holdout rows: max "
+        f"|dp| {difference:.1e}, {int(at_boundary.sum())} at the decision boundary, "
+        f"{int(disagree.sum())} labels differ there"
+    )
