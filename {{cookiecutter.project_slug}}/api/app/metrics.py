@@ -1,5 +1,8 @@
 """Prometheus metrics, in a registry of the app's own."""
 
+from collections import Counter as Tally
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -34,9 +37,8 @@ class Metrics:
         )
         self.model_info.labels(model_version).set(1)
 
-    def count_predictions(self, labels: list[int]) -> None:
-        survived = sum(labels)
-        if survived:
-            self.predictions.labels("1", self.model_version).inc(survived)
-        if len(labels) - survived:
-            self.predictions.labels("0", self.model_version).inc(len(labels) - survived)
+    def count_predictions(self, labels: Sequence[str | None]) -> None:
+        """One increment per predicted class name, however large the batch."""
+        for label, count in Tally(labels).items():
+            if label is not None:
+                self.predictions.labels(label, self.model_version).inc(count)

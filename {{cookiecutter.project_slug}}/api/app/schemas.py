@@ -1,25 +1,27 @@
-"""The API's envelopes around the model package's own schemas (never a second copy of them)."""
+"""The API's envelopes around the model package's contract (never a second copy of its schema)."""
 
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.package_name }}.schemas import (
-    EXAMPLE_PASSENGER,
-    ModelMetadata,
-    PassengerRecord,
-)
+from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, InputRecord, ModelMetadata
 
 
 class PredictionRequest(BaseModel):
-    records: list[PassengerRecord] = Field(
-        min_length=1, description="Passengers to score.", examples=[[EXAMPLE_PASSENGER]]
+    records: list[InputRecord] = Field(
+        min_length=1, description="Records to score.", examples=[[EXAMPLE_RECORD]]
     )
 
 
 class Prediction(BaseModel):
-    label: int = Field(description="1 = survived, 0 = did not survive.")
-    survival_probability: float
+    label: str = Field(
+        description="The predicted class: the most probable one.",
+        json_schema_extra={"enum": list(CLASSES)},
+    )
+    probabilities: dict[str, float] = Field(
+        description="The probability of every class, by class name.",
+        json_schema_extra={"propertyNames": {"enum": list(CLASSES)}},
+    )
 
 
 class PredictionResponse(BaseModel):

@@ -62,7 +62,7 @@ def main() -> None:
                 "ready": ready["status"],
                 "model_version": body["model_version"],
                 "label": prediction["label"],
-                "survival_probability": prediction["survival_probability"],
+                "probabilities": prediction["probabilities"],
             }
         )
     )

@@ -11,14 +11,17 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER
+from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord
 
 from app.config import Settings
 from app.main import create_app
 
 API_ROOT = Path(__file__).resolve().parents[1]
 ClientFactory = Callable[..., TestClient]
-Passenger = dict[str, Any]
+Record = dict[str, Any]
+# The input record's JSON schema: tests derive their bad values from it, whatever the model.
+FIELDS: dict[str, dict[str, Any]] = InputRecord.model_json_schema()["properties"]
+REQUIRED: list[str] = InputRecord.model_json_schema().get("required", [])
 
 
 @pytest.fixture
@@ -42,8 +45,23 @@ def client(make_client: ClientFactory) -> TestClient:
 
 
 @pytest.fixture
-def passenger() -> Passenger:
-    return dict(EXAMPLE_PASSENGER)
+def example() -> Record:
+    return dict(EXAMPLE_RECORD)
+
+
+def field_options(name: str) -> list[dict[str, Any]]:
+    """The alternatives a field's schema allows (one, or several for an optional field)."""
+    spec = FIELDS[name]
+    return [option for option in spec.get("anyOf", [spec]) if option.get("type") != "null"]
+
+
+def bounded_number() -> tuple[str, float] | None:
+    """A numeric field with a lower bound, and a value just below it; None if there is none."""
+    for name in FIELDS:
+        for option in field_options(name):
+            if option.get("type") in ("number", "integer") and "minimum" in option:
+                return name, option["minimum"] - 1
+    return None
 
 
 def free_port() -> int:

@@ -1,34 +1,35 @@
 from typing import Any
 
 import pytest
-from conftest import ClientFactory, Passenger
+from conftest import REQUIRED, ClientFactory, Record, bounded_number, field_options
 from fastapi.testclient import TestClient
 
+from {{ cookiecutter.package_name }} import CLASSES, make_prediction
 from {{ cookiecutter.package_name }} import __version__ as model_version
-from {{ cookiecutter.package_name }}.predict import make_prediction
 
 from app import __version__
 
 URL = "/api/v1/predict"
 
 
-def test_predicts_a_batch(client: TestClient, passenger: dict[str, Any]) -> None:
-    man = {**passenger, "name": "Smith, Mr. John", "sex": "male", "pclass": 3, "fare": 7.25}
-    response = client.post(URL, json={"records": [passenger, man]})
+def test_predicts_a_batch(client: TestClient, example: Record) -> None:
+    minimal = {name: example[name] for name in REQUIRED}
+    response = client.post(URL, json={"records": [example, minimal]})
     assert response.status_code == 200
     body = response.json()
-    expected = make_prediction([passenger, man])
-    assert [p["survival_probability"] for p in body["predictions"]] == pytest.approx(
-        expected.probabilities, abs=1e-12
-    )
-    assert [p["label"] for p in body["predictions"]] == expected.labels == [1, 0]
+    expected = make_prediction([example, minimal])
+    assert [p["label"] for p in body["predictions"]] == expected.labels
+    assert [p["probabilities"] for p in body["predictions"]] == expected.probabilities
+    for prediction in body["predictions"]:
+        assert prediction["label"] in CLASSES
+        assert list(prediction["probabilities"]) == list(CLASSES)
     assert body["model_version"] == model_version
     assert body["api_version"] == __version__
     assert body["request_id"] == response.headers["X-Request-ID"]
 
 
-def test_request_id_is_taken_from_the_caller(client: TestClient, passenger: Passenger) -> None:
-    response = client.post(URL, json={"records": [passenger]}, headers={"X-Request-ID": "abc-123"})
+def test_request_id_is_taken_from_the_caller(client: TestClient, example: Record) -> None:
+    response = client.post(URL, json={"records": [example]}, headers={"X-Request-ID": "abc-123"})
     assert response.headers["X-Request-ID"] == "abc-123"
     assert response.json()["request_id"] == "abc-123"
 
@@ -39,26 +40,38 @@ def test_unsafe_request_id_is_replaced(client: TestClient) -> None:
     assert len(response.headers["X-Request-ID"]) == 32
 
 
-def test_optional_fields_may_be_null(client: TestClient, passenger: Passenger) -> None:
-    record = {**passenger, "age": None, "fare": None, "cabin": None, "embarked": None}
+def test_optional_fields_may_be_null(client: TestClient, example: Record) -> None:
+    record = {name: None if name not in REQUIRED else value for name, value in example.items()}
     response = client.post(URL, json={"records": [record]})
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("change", "field", "message"),
-    [
-        ({"age": -1}, "age", "greater than or equal to 0"),
-        ({"sex": "unknown"}, "sex", "Input should be 'female' or 'male'"),
-        ({"pclass": "first"}, "pclass", "Input should be 1, 2 or 3"),
-        ({"boat": "7"}, "boat", "Extra inputs are not permitted"),
-        ({"name": ""}, "name", "at least 1 character"),
-    ],
-)
+def invalid_changes() -> list[tuple[dict[str, Any], str, str]]:
+    """(change to the example, field named in the error, part of the message), from the schema."""
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"no_such_field": "7"}, "no_such_field", "Extra inputs are not permitted")
+    ]
+    if bounded := bounded_number():
+        name, value = bounded
+        cases.append(({name: value}, name, "greater than or equal to"))
+    for name in REQUIRED:
+        options = field_options(name)
+        if any("enum" in option for option in options):
+            cases.append(({name: "not one of the choices"}, name, "Input should be"))
+            break
+    for name in REQUIRED:
+        options = field_options(name)
+        if any(option.get("type") == "string" and option.get("minLength") for option in options):
+            cases.append(({name: ""}, name, "at least"))
+            break
+    return cases
+
+
+@pytest.mark.parametrize(("change", "field", "message"), invalid_changes())
 def test_invalid_record_names_index_and_field(
-    client: TestClient, passenger: Passenger, change: Passenger, field: str, message: str
+    client: TestClient, example: Record, change: Record, field: str, message: str
 ) -> None:
-    response = client.post(URL, json={"records": [passenger, {**passenger, **change}]})
+    response = client.post(URL, json={"records": [example, {**example, **change}]})
     assert response.status_code == 422
     body = response.json()
     assert body["detail"] == "invalid request"
@@ -68,11 +81,12 @@ def test_invalid_record_names_index_and_field(
     assert message in error["message"]
 
 
-def test_missing_field(client: TestClient, passenger: Passenger) -> None:
-    del passenger["sex"]
-    response = client.post(URL, json={"records": [passenger]})
+@pytest.mark.parametrize("field", REQUIRED)
+def test_missing_field(client: TestClient, example: Record, field: str) -> None:
+    del example[field]
+    response = client.post(URL, json={"records": [example]})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"index": 0, "field": "sex", "message": "Field required"}]
+    assert response.json()["errors"] == [{"index": 0, "field": field, "message": "Field required"}]
 
 
 def test_empty_batch_is_refused(client: TestClient) -> None:
@@ -82,7 +96,7 @@ def test_empty_batch_is_refused(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json", b"{}", b'{"records": {"pclass": 1}}', b"[1, 2]", b'{"records": null}']
+    "body", [b"not json", b"{}", b'{"records": {"a": 1}}', b"[1, 2]", b'{"records": null}']
 )
 def test_malformed_bodies_are_422_not_500(client: TestClient, body: bytes) -> None:
     response = client.post(URL, content=body, headers={"Content-Type": "application/json"})
@@ -90,9 +104,9 @@ def test_malformed_bodies_are_422_not_500(client: TestClient, body: bytes) -> No
     assert response.json()["errors"]
 
 
-def test_batch_over_the_limit_is_413(make_client: ClientFactory, passenger: Passenger) -> None:
+def test_batch_over_the_limit_is_413(make_client: ClientFactory, example: Record) -> None:
     client = make_client(max_batch_size=3)
-    assert client.post(URL, json={"records": [passenger] * 3}).status_code == 200
-    response = client.post(URL, json={"records": [passenger] * 4})
+    assert client.post(URL, json={"records": [example] * 3}).status_code == 200
+    response = client.post(URL, json={"records": [example] * 4})
     assert response.status_code == 413
     assert "send at most 3 (MAX_BATCH_SIZE)" in response.json()["detail"]

@@ -1,5 +1,5 @@
 import pytest
-from conftest import ClientFactory, Passenger
+from conftest import ClientFactory, Record
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -19,20 +19,20 @@ def test_api_is_open_without_a_configured_key(client: TestClient) -> None:
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": KEY + "x"}])
 def test_key_is_required_when_configured(
-    protected: TestClient, passenger: Passenger, headers: dict[str, str]
+    protected: TestClient, example: Record, headers: dict[str, str]
 ) -> None:
     for response in (
         protected.get("/api/v1/model", headers=headers),
-        protected.post("/api/v1/predict", json={"records": [passenger]}, headers=headers),
+        protected.post("/api/v1/predict", json={"records": [example]}, headers=headers),
     ):
         assert response.status_code == 401
         assert response.json()["detail"] == "missing or wrong X-API-Key header"
 
 
-def test_right_key_is_accepted(protected: TestClient, passenger: Passenger) -> None:
+def test_right_key_is_accepted(protected: TestClient, example: Record) -> None:
     headers = {"X-API-Key": KEY}
     assert protected.get("/api/v1/model", headers=headers).status_code == 200
-    response = protected.post("/api/v1/predict", json={"records": [passenger]}, headers=headers)
+    response = protected.post("/api/v1/predict", json={"records": [example]}, headers=headers)
     assert response.status_code == 200
 
 

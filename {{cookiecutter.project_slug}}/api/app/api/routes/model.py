@@ -11,7 +11,8 @@ DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
 @router.get("/model", responses={503: {"description": "The model is not loaded."}})
 async def model_info(services: ServicesDep) -> ModelInfo:
     """What is serving: the metadata the model package wrote when it was trained."""
-    metadata = services.predictor.metadata
-    if metadata is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the model is not loaded")
+    predictor = services.predictor
+    if predictor.metadata is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, predictor.unavailable)
+    metadata = predictor.metadata
     return ModelInfo(distribution=DISTRIBUTION, **metadata.model_dump())

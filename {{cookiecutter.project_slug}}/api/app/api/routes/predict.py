@@ -1,14 +1,18 @@
 from fastapi import APIRouter, HTTPException, status
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.predict import DECISION_THRESHOLD
-from {{ cookiecutter.package_name }}.schemas import PASSENGER_LIST
-
 from app import __version__
 from app.api.deps import RequestIdDep, ServicesDep
 from app.schemas import ErrorResponse, Prediction, PredictionRequest, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
+
+
+def prediction(label: str | None, probabilities: dict[str, float] | None) -> Prediction:
+    """One record's answer: our own values, already of the right types, so not validated again."""
+    if label is None or probabilities is None:  # the request passed the very same schema
+        raise RuntimeError("the model package refused a record that the API had validated")
+    return Prediction.model_construct(label=label, probabilities=probabilities)
 
 
 @router.post(
@@ -17,12 +21,13 @@ router = APIRouter(prefix="/api/v1", tags=["predictions"])
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
     },
 )
 async def predict(
     request: PredictionRequest, services: ServicesDep, request_id: RequestIdDep
 ) -> PredictionResponse:
-    """Survival label and probability for each passenger in the batch."""
+    """The predicted class and the probability of every class, for each record in the batch."""
     settings, predictor = services.settings, services.predictor
     if len(request.records) > settings.max_batch_size:
         raise HTTPException(
@@ -30,19 +35,18 @@ async def predict(
             f"{len(request.records)} records in one request; "
             f"send at most {settings.max_batch_size} (MAX_BATCH_SIZE)",
         )
+    if reason := predictor.unavailable:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
     if settings.log_payloads:
         logger.debug("Payload: {}", request.model_dump_json())
-    records = PASSENGER_LIST.dump_python(request.records)
-    probabilities = await predictor.probabilities(records)
-    labels = [int(probability >= DECISION_THRESHOLD) for probability in probabilities]
-    services.metrics.count_predictions(labels)
+    result = await predictor.predict(request.records)
+    services.metrics.count_predictions(result.labels)
     return PredictionResponse(
-        # Our own values, already of the right types: no need to validate them again.
         predictions=[
-            Prediction.model_construct(label=label, survival_probability=probability)
-            for label, probability in zip(labels, probabilities, strict=True)
+            prediction(label, probabilities)
+            for label, probabilities in zip(result.labels, result.probabilities, strict=True)
         ],
-        model_version=predictor.version,
+        model_version=result.model_version,
         api_version=__version__,
         request_id=request_id,
     )

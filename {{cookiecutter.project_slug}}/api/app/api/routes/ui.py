@@ -1,6 +1,7 @@
-"""A small page where a person fills in a passenger and sees the prediction (no JS build step).
+"""A small page where a person fills in a record and sees the prediction (no JS build step).
 
-The form is generated from the model package's input schema, so a new field shows up by itself.
+The form is generated from the model package's input schema and example record, so a new field
+shows up by itself, and the answer names the classes as the model package does.
 """
 
 from functools import cache
@@ -10,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from {{ cookiecutter.package_name }}.schemas import EXAMPLE_PASSENGER, PassengerRecord
+from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord
 
 from app.api.deps import ServicesDep
 
@@ -31,7 +32,7 @@ output { display: block; margin-top: 1rem; padding: .8rem; background: #f2f2f2; 
 </head>
 <body>
 <h1>__TITLE__</h1>
-<form id="passenger" novalidate>
+<form id="record" novalidate>
 __FIELDS__
 <label>API key <input name="api-key" type="password" autocomplete="off">
 <small>only if the service requires one</small></label>
@@ -39,7 +40,7 @@ __FIELDS__
 </form>
 <output id="result" aria-live="polite"></output>
 <script>
-const form = document.getElementById("passenger");
+const form = document.getElementById("record");
 const result = document.getElementById("result");
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -63,9 +64,9 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const prediction = body.predictions[0];
-  const verdict = prediction.label === 1 ? "Survived" : "Did not survive";
-  const percent = (prediction.survival_probability * 100).toFixed(1);
-  result.textContent = `${verdict}: survival probability ${percent}% (model ${body.model_version})`;
+  const shares = Object.entries(prediction.probabilities)
+    .map(([name, probability]) => `${name} ${(probability * 100).toFixed(1)}%`).join(", ");
+  result.textContent = `${prediction.label}: probabilities ${shares} (model ${body.model_version})`;
 });
 </script>
 </body>
@@ -75,7 +76,7 @@ form.addEventListener("submit", async (event) => {
 
 def field_html(name: str, spec: dict[str, Any], required: bool) -> str:
     options = next((item for item in spec.get("anyOf", []) if item.get("type") != "null"), spec)
-    value = EXAMPLE_PASSENGER.get(name)
+    value = EXAMPLE_RECORD.get(name)
     shown = "" if value is None else str(value)
     attributes = f'name="{escape(name)}" data-field="{escape(name)}"' + (
         " required" if required else ""
@@ -107,7 +108,7 @@ def field_html(name: str, spec: dict[str, Any], required: bool) -> str:
 
 @cache
 def render_page(title: str) -> str:
-    schema = PassengerRecord.model_json_schema()
+    schema = InputRecord.model_json_schema()
     required = set(schema.get("required", []))
     fields = "\n".join(
         field_html(name, spec, name in required) for name, spec in schema["properties"].items()
