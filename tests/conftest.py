@@ -13,6 +13,9 @@ sys.path.insert(0, str(TEMPLATE / "demo"))
 import golden_path  # noqa: E402
 from golden_path import clean_environment  # noqa: E402, F401 - shared with the test modules
 
+# Files copied into a generated project by test_replace_the_model.py, not tests of this suite.
+collect_ignore = ["penguins"]
+
 DEFAULTS = {
     "project_slug": "titanic-survival",
     "package_name": "titanic_survival_model",

@@ -99,7 +99,8 @@ def test_publish_install_serve(
     assert result["model_version"] == "0.1.0"
     with pytest.raises(OSError):  # stopped with its whole process group: nothing answers
         urllib.request.urlopen(api.url + "/health", timeout=5)
-    assert result["label"] in (0, 1)
+    assert result["label"] in ("survived", "did not survive")
+    assert set(result["probabilities"]) == {"survived", "did not survive"}
 
     for text in (published.stdout, published.stderr, installed.stdout, installed.stderr):
         assert PASSWORD not in text

@@ -4,7 +4,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, InputRecord, ModelMetadata
+from {{ cookiecutter.package_name }} import (
+    CLASSES,
+    EXAMPLE_RECORD,
+    InputRecord,
+    ModelMetadata,
+)
 
 
 class PredictionRequest(BaseModel):

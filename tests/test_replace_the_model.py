@@ -1,0 +1,131 @@
+"""Slow tier: the generated README's "Replace the example model", followed with a second data set.
+
+The Palmer penguins (three species; numeric and categorical columns; shipped in the PyPI package
+palmerpenguins) replace the Titanic example. Only files inside model-package/ change. The package's
+own gates run, then the unchanged API passes its own tests against the new wheel and serves a
+prediction. Then each estimator of the default bake passes the package's gates by config.yml alone.
+"""
+
+import importlib.metadata
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import golden_path
+import pytest
+import yaml
+from conftest import TEMPLATE, clean_environment, make_venv, run
+from test_bake import bake_ok
+
+pytestmark = pytest.mark.slow
+
+PENGUINS = TEMPLATE / "tests" / "penguins"
+PACKAGE = "penguin_species_model"
+SPECIES = {"Adélie", "Chinstrap", "Gentoo"}
+# Made by the commands that run, not by the person following the guide.
+BUILT = {".tox", "dist", "build", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file()
+        and not BUILT.intersection(path.relative_to(project).parts)
+        and not any(part.endswith(".egg-info") for part in path.parts)
+        and "trained_models" not in path.parts
+    }
+
+
+def penguins_csv() -> bytes:
+    distribution = importlib.metadata.distribution("palmerpenguins")
+    (csv,) = [f for f in distribution.files or [] if str(f) == "palmerpenguins/data/penguins.csv"]
+    return Path(str(distribution.locate_file(csv))).read_bytes()
+
+
+def follow_the_guide(project: Path) -> None:
+    """Steps 1 to 6 of the guide: data, schema, classes, features, estimator, example tests."""
+    package = project / "model-package" / PACKAGE
+    (package / "datasets" / "titanic3.csv").unlink()
+    (package / "datasets" / "penguins.csv").write_bytes(penguins_csv())
+    shutil.copy(PENGUINS / "datasets_README.md", package / "datasets" / "README.md")
+    for name in ("input_schema.py", "features.py", "config.yml"):
+        shutil.copy(PENGUINS / name, package / name)
+    example_tests = project / "model-package" / "tests" / "example"
+    shutil.rmtree(example_tests)
+    example_tests.mkdir()
+    shutil.copy(PENGUINS / "test_penguins.py", example_tests / "test_penguins.py")
+
+
+def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> None:
+    project = bake_ok(cookies, project_name="Penguin Species")
+    before = snapshot(project)
+    follow_the_guide(project)
+    after = snapshot(project)
+    changed = sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+    print("files the swap changed:", *changed, sep="\n  ")
+    assert all(name.startswith("model-package/") for name in changed)
+
+    model_dir = project / "model-package"
+    gates = run([sys.executable, "-m", "tox", "-e", "lint,typecheck,test_package,build"], model_dir)
+    print(gates.stdout[gates.stdout.index("model report") :].split("\n\n")[0])
+    (wheel,) = (model_dir / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (card,) = [name for name in archive.namelist() if name.endswith(".json")]
+        metadata = json.loads(archive.read(card))
+    print("penguin model metrics:", metadata["metrics"])
+    assert metadata["classes"] == sorted(SPECIES)
+    assert metadata["estimator"] == "hist_gradient_boosting"
+
+    environment = clean_environment(MODEL_WHEEL=str(wheel), REQUIRE_BROWSER="1")
+    api_gates = [sys.executable, "-m", "tox", "-e", "lint,typecheck,test_app", "--", "-rA"]
+    completed = run(api_gates, cwd=project / "api", env=environment)
+    assert "PASSED tests/test_server.py::test_browser_fills_the_form" in completed.stdout
+    assert "PASSED tests/test_contract.py::test_only_public_names_are_imported" in completed.stdout
+    assert " skipped" not in completed.stdout
+
+    venv = make_venv(tmp_path / "venv", "-r", project / "api" / "requirements.txt", wheel)
+    api = golden_path.start_api(project, venv, tmp_path / "api.log")
+    with golden_path.serving(api):
+        prediction = golden_path.smoke_check(project, venv, api)
+    print("a real prediction from the unchanged API:", json.dumps(prediction, ensure_ascii=False))
+    assert prediction["label"] == "Gentoo"  # the example record is a Gentoo of the data
+    assert set(prediction["probabilities"]) == SPECIES
+
+
+def test_every_estimator_by_config_alone(cookies) -> None:
+    model_dir = bake_ok(cookies) / "model-package"
+    config_file = model_dir / "titanic_survival_model" / "config.yml"
+    original = yaml.safe_load(config_file.read_text())
+
+    def configure(model: dict[str, object]) -> None:
+        config_file.write_text(yaml.safe_dump({**original, "model": model}, allow_unicode=True))
+
+    for estimator in ("random_forest", "hist_gradient_boosting"):
+        configure({"estimator": estimator, "params": {}})
+        run([sys.executable, "-m", "tox", "-e", "test_package,build"], cwd=model_dir)
+        (wheel,) = (model_dir / "dist").glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            (card,) = [name for name in archive.namelist() if name.endswith(".json")]
+            metadata = json.loads(archive.read(card))
+        assert metadata["estimator"] == estimator
+        print(f"{estimator}: {metadata['metrics']}")
+
+    configure({"estimator": "random_forest", "params": {"n_estimator": 10}})
+    train = subprocess.run(
+        [sys.executable, "-m", "tox", "-e", "train", "-q"],
+        cwd=model_dir,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert train.returncode != 0
+    (error,) = [line for line in train.stderr.splitlines() if "Training failed" in line]
+    assert "model.params: 'n_estimator' is not a parameter of random_forest" in error
+    assert "(did you mean 'n_estimators'?); allowed: bootstrap," in error
