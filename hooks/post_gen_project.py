@@ -21,7 +21,8 @@ def print_next_steps(answers: dict[str, str]) -> None:
         "  python -m pip install 'tox>=4'\n"
         "  tox -e test_package   # train the model and run its tests\n"
         "  tox -e build          # build the wheel that carries the trained model\n"
-        "The README.md of the project explains the rest.\n"
+        "The README.md of the project explains the rest; its section 'Replace the example model'\n"
+        "turns the Titanic example into your own model.\n"
     )
 
 

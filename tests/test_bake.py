@@ -20,6 +20,7 @@ EXPECTED_FILES = {
     "model-package/tox.ini",
     "model-package/tests/conftest.py",
     "model-package/tests/code/test_config.py",
+    "model-package/tests/code/test_features.py",
     "model-package/tests/data/test_dataset.py",
     "model-package/tests/example/test_titanic_data.py",
     "model-package/tests/example/test_titanic_features.py",
@@ -227,6 +228,20 @@ def test_injection_in_answers_runs_nothing(cookies, tmp_path: Path) -> None:
     assert pyproject(project)["project"]["description"] == payload
     assert answers(project)["author_name"] == payload
     ruff(project)
+
+
+def test_the_api_names_nothing_of_the_example(cookies) -> None:
+    """The API reads the model from the package's contract: no word of the Titanic example."""
+    project = bake_ok(cookies, project_name="Churn Predictor")
+    example_words = re.compile("titanic|passenger|surviv|pclass|fare|cabin|embarked", re.I)
+    found = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in sorted((project / "api").rglob("*"))
+        if path.is_file()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if example_words.search(line)
+    ]
+    assert found == []
 
 
 def test_longest_names_pass_lint(cookies) -> None:

@@ -104,7 +104,7 @@ def test_every_estimator_by_config_alone(cookies) -> None:
     original = yaml.safe_load(config_file.read_text())
 
     def configure(model: dict[str, object]) -> None:
-        config_file.write_text(yaml.safe_dump({**original, "model": model}, allow_unicode=True))
+        config_file.write_text(yaml.safe_dump({**original, "model": model}, sort_keys=False))
 
     for estimator in ("random_forest", "hist_gradient_boosting"):
         configure({"estimator": estimator, "params": {}})

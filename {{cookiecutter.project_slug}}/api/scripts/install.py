@@ -47,6 +47,11 @@ def installer() -> list[str]:
     return [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
 
 
+def reinstall() -> str:
+    """The installer's flag that replaces an installed package of the same version."""
+    return "--reinstall" if "uv" in installer() else "--force-reinstall"
+
+
 def run_isolated(arguments: list[str]) -> int:
     """Install with no package source but the ones named: no config files, no index variables.
 
@@ -71,7 +76,8 @@ def main() -> None:
     wheel = os.environ.get("MODEL_WHEEL", "").strip()
     index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
     if wheel:
-        source = [wheel]
+        # A rebuilt wheel keeps its version: replace what an earlier build installed.
+        source = [reinstall(), wheel]
     elif index_url:
         source = ["--index-url", index_url, f"{name}=={version}"]
     else:

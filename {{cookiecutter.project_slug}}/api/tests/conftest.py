@@ -55,6 +55,11 @@ def field_options(name: str) -> list[dict[str, Any]]:
     return [option for option in spec.get("anyOf", [spec]) if option.get("type") != "null"]
 
 
+def nullable(name: str) -> bool:
+    spec = FIELDS[name]
+    return any(option.get("type") == "null" for option in spec.get("anyOf", [spec]))
+
+
 def bounded_number() -> tuple[str, float] | None:
     """A numeric field with a lower bound, and a value just below it; None if there is none."""
     for name in FIELDS:

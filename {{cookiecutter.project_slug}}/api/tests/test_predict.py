@@ -1,7 +1,7 @@
 from typing import Any
 
 import pytest
-from conftest import REQUIRED, ClientFactory, Record, bounded_number, field_options
+from conftest import REQUIRED, ClientFactory, Record, bounded_number, field_options, nullable
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import CLASSES, make_prediction
@@ -41,7 +41,7 @@ def test_unsafe_request_id_is_replaced(client: TestClient) -> None:
 
 
 def test_optional_fields_may_be_null(client: TestClient, example: Record) -> None:
-    record = {name: None if name not in REQUIRED else value for name, value in example.items()}
+    record = {name: None if nullable(name) else value for name, value in example.items()}
     response = client.post(URL, json={"records": [record]})
     assert response.status_code == 200
 

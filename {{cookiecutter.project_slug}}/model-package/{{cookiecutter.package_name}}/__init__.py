@@ -4,14 +4,17 @@
 
     model.InputRecord        # pydantic model of one input record (input_schema.py)
     model.EXAMPLE_RECORD     # one valid record, as a dict
-    model.CLASSES            # the classes' human-readable names (config.yml, data.classes)
+    model.CLASSES            # the classes' names, in the order of config.yml's data.classes
     model.make_prediction(records) -> PredictionResult
-        # records in (dicts or InputRecord instances); per record the predicted class name, the
-        # probability of every class and any validation errors, aligned with the input; never raises
-        # for a bad record
+        # records in (dicts or InputRecord instances); out, aligned with the input: .labels (the
+        # predicted class name, None for an invalid record), .probabilities ({class name:
+        # probability}, in CLASSES order, or None) and .errors (RecordError: index, field,
+        # message); a bad record is reported, never raised
     model.load_model() -> ModelMetadata
-        # loads the trained model once per process and returns its metadata (version, metrics,
-        # classes, features, training data hash); raises ModelNotTrainedError when there is none
+        # loads the trained model once per process and returns its metadata: version, estimator,
+        # classes (in the model's output order), HoldoutMetrics, features, training data hash.
+        # Raises ModelNotTrainedError when there is no trained model, ModelMismatchError when it
+        # does not fit config.yml; make_prediction raises the same.
     model.__version__        # the package version, which is also the model version
 
 The API, its smoke check, the demo and any batch or monitoring job rely on this contract alone, so

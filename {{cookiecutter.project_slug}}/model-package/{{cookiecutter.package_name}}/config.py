@@ -1,7 +1,7 @@
 """Training configuration: config.yml, validated by strict pydantic models."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -14,8 +14,6 @@ CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
 TRAINED_MODEL_DIR = PACKAGE_ROOT / "trained_models"
 
-ColumnList = Annotated[list[str], Field(min_length=1)]
-
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -26,6 +24,16 @@ class DataConfig(StrictModel):
     missing_values: list[str] = Field(default_factory=list)
     target: str = Field(min_length=1)
     classes: dict[int | str, str] = Field(min_length=2)
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def refuse_boolean_values(cls, classes: Any) -> Any:
+        if isinstance(classes, dict) and any(isinstance(value, bool) for value in classes):
+            raise ValueError(
+                "YAML reads yes, no, true, false, on and off as booleans: quote the values of "
+                "the target column, for example 'yes': churned"
+            )
+        return classes
 
     @field_validator("classes")
     @classmethod
@@ -43,12 +51,14 @@ class DataConfig(StrictModel):
 
 
 class FeatureConfig(StrictModel):
-    numeric: ColumnList
-    categorical: ColumnList
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def check_columns(self) -> "FeatureConfig":
         columns = self.numeric + self.categorical
+        if not columns:
+            raise ValueError("no features: list at least one under numeric or categorical")
         known = set(INPUT_FIELDS) | set(ENGINEERED_FEATURES)
         if unknown := [column for column in columns if column not in known]:
             raise ValueError(

@@ -8,9 +8,20 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .config import DataConfig
+from .input_schema import InputRecord
 from .schemas import INPUT_FIELDS, RECORD_LIST
 
 MAX_REPORTED_PROBLEMS = 5
+
+
+def _text_fields() -> list[str]:
+    """Fields the schema types as text only: read as text, so a code like '02139' stays one."""
+    fields = []
+    for name, spec in InputRecord.model_json_schema()["properties"].items():
+        options = [option for option in spec.get("anyOf", [spec]) if option.get("type") != "null"]
+        if options and all(option.get("type") == "string" for option in options):
+            fields.append(name)
+    return fields
 
 
 class DataValidationError(ValueError):
@@ -18,9 +29,18 @@ class DataValidationError(ValueError):
 
 
 def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
-    """The input fields and the target, every row checked; the target holds class names."""
+    """The input fields as the schema validated them, and the target as class names.
+
+    Training then builds its features from the very values serving would get for the same row.
+    Only empty cells and data.missing_values mean "missing": a category called "NA" stays one.
+    """
     try:
-        frame = pd.read_csv(path, na_values=data.missing_values)
+        frame = pd.read_csv(
+            path,
+            keep_default_na=False,
+            na_values=["", *data.missing_values],
+            dtype=dict.fromkeys(_text_fields(), str),
+        )
     except FileNotFoundError as error:
         raise DataValidationError(f"{path}: no such data file") from error
     except pd.errors.EmptyDataError as error:
@@ -34,9 +54,9 @@ def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
     if frame.empty:
         raise DataValidationError(f"{path}: the file has a header but no rows")
 
-    frame = frame[required]
-    _check_rows(path, frame[list(INPUT_FIELDS)])
-    return frame.assign(**{data.target: _class_names(path, frame[data.target], data)})
+    records = _validated(path, frame[list(INPUT_FIELDS)])
+    inputs = pd.DataFrame(records, index=frame.index, columns=list(INPUT_FIELDS))
+    return inputs.assign(**{data.target: _class_names(path, frame[data.target], data)})
 
 
 def _lines(index: pd.Index) -> str:
@@ -44,9 +64,12 @@ def _lines(index: pd.Index) -> str:
     return ", ".join(str(int(row) + 2) for row in index[:MAX_REPORTED_PROBLEMS])
 
 
-def _check_rows(path: Path, inputs: pd.DataFrame) -> None:
+def _validated(path: Path, inputs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every row through the input schema, as serving validates a record; all problems at once."""
     try:
-        RECORD_LIST.validate_python(to_records(inputs))
+        records: list[dict[str, Any]] = RECORD_LIST.dump_python(
+            RECORD_LIST.validate_python(to_records(inputs))
+        )
     except ValidationError as error:
         problems = [
             f"line {int(item['loc'][0]) + 2} {'.'.join(map(str, item['loc'][1:]))}: {item['msg']}"
@@ -57,6 +80,7 @@ def _check_rows(path: Path, inputs: pd.DataFrame) -> None:
         if more > 0:
             shown += f"; and {more} more"
         raise DataValidationError(f"{path}: {len(problems)} invalid values: {shown}") from error
+    return records
 
 
 def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:

@@ -58,9 +58,8 @@ def save_model(
     model_path, onnx_path, metadata_path = written
     _write_atomically(model_path, lambda path: joblib.dump(pipeline, path))
     _write_atomically(onnx_path, lambda path: path.write_bytes(onnx_model))
-    _write_atomically(
-        metadata_path, lambda path: path.write_text(metadata.model_dump_json(indent=2) + "\n")
-    )
+    card = metadata.model_dump_json(indent=2) + "\n"
+    _write_atomically(metadata_path, lambda path: path.write_text(card, encoding="utf-8"))
     for suffix in SUFFIXES:
         for old in directory.glob(f"*{suffix}"):
             if old not in written:

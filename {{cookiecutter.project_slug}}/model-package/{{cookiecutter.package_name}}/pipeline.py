@@ -71,12 +71,11 @@ def build_pipeline(config: Config) -> Pipeline:
         numeric_steps.append(("scale", StandardScaler()))
     # Dense one-hot columns: histogram gradient boosting takes no sparse input.
     categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-    preprocess = ColumnTransformer(
-        [
-            ("numeric", Pipeline(numeric_steps), config.features.numeric),
-            ("categorical", categorical, config.features.categorical),
-        ]
-    )
+    groups = [
+        ("numeric", Pipeline(numeric_steps), config.features.numeric),
+        ("categorical", categorical, config.features.categorical),
+    ]
+    preprocess = ColumnTransformer([group for group in groups if group[2]])
     return Pipeline([("preprocess", preprocess), ("classifier", spec.factory(**params))])
 
 

@@ -30,6 +30,10 @@ class ModelMismatchError(RuntimeError):
     """The trained artifact does not fit this package's config.yml: it needs retraining."""
 
 
+class FeatureError(ValueError):
+    """config.yml names a feature that add_features does not provide, or of the wrong kind."""
+
+
 def model_inputs(
     records: Sequence[Mapping[str, Any]], numeric: Sequence[str], categorical: Sequence[str]
 ) -> ModelInputs:
@@ -39,12 +43,23 @@ def model_inputs(
     """
     rows = [add_features(record) for record in records]
     columns: ModelInputs = {}
-    for name in numeric:
-        values = [np.nan if row[name] is None else row[name] for row in rows]
-        columns[name] = np.array(values, dtype=np.float64)
-    for name in categorical:
-        labels = [MISSING if row[name] is None else str(row[name]) for row in rows]
-        columns[name] = np.array(labels, dtype=object)
+    try:
+        for name in numeric:
+            values = [np.nan if row[name] is None else row[name] for row in rows]
+            columns[name] = np.array(values, dtype=np.float64)
+        for name in categorical:
+            labels = [MISSING if row[name] is None else str(row[name]) for row in rows]
+            columns[name] = np.array(labels, dtype=object)
+    except KeyError as error:
+        raise FeatureError(
+            f"feature {error.args[0]!r} is neither a field of InputRecord nor added by "
+            "add_features (features.py); fix config.yml or ENGINEERED_FEATURES"
+        ) from error
+    except (TypeError, ValueError) as error:
+        raise FeatureError(
+            f"numeric feature {name!r} has a value that is not a number ({error}); "
+            "list it under features.categorical in config.yml"
+        ) from error
     return columns
 
 
