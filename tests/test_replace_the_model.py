@@ -3,7 +3,8 @@
 The Palmer penguins (three species; numeric and categorical columns; shipped in the PyPI package
 palmerpenguins) replace the Titanic example. Only files inside model-package/ change. The package's
 own gates run, then the unchanged API passes its own tests against the new wheel and serves a
-prediction. Then each estimator of the default bake passes the package's gates by config.yml alone.
+prediction. A second swap makes a binary model of string classes on numbers only, with no engineered
+features. Then each estimator of the default bake passes the package's gates by config.yml alone.
 """
 
 import importlib.metadata
@@ -46,24 +47,25 @@ def penguins_csv() -> bytes:
     return Path(str(distribution.locate_file(csv))).read_bytes()
 
 
-def follow_the_guide(project: Path) -> None:
+def follow_the_guide(project: Path, package: str, variant: Path, data: bytes) -> None:
     """Steps 1 to 6 of the guide: data, schema, classes, features, estimator, example tests."""
-    package = project / "model-package" / PACKAGE
-    (package / "datasets" / "titanic3.csv").unlink()
-    (package / "datasets" / "penguins.csv").write_bytes(penguins_csv())
-    shutil.copy(PENGUINS / "datasets_README.md", package / "datasets" / "README.md")
+    package_dir = project / "model-package" / package
+    (package_dir / "datasets" / "titanic3.csv").unlink()
+    (package_dir / "datasets" / "penguins.csv").write_bytes(data)
+    shutil.copy(PENGUINS / "species" / "datasets_README.md", package_dir / "datasets" / "README.md")
     for name in ("input_schema.py", "features.py", "config.yml"):
-        shutil.copy(PENGUINS / name, package / name)
+        shutil.copy(variant / name, package_dir / name)
     example_tests = project / "model-package" / "tests" / "example"
     shutil.rmtree(example_tests)
-    example_tests.mkdir()
-    shutil.copy(PENGUINS / "test_penguins.py", example_tests / "test_penguins.py")
+    for test in variant.glob("test_*.py"):
+        example_tests.mkdir(exist_ok=True)
+        shutil.copy(test, example_tests / test.name)
 
 
 def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> None:
     project = bake_ok(cookies, project_name="Penguin Species")
     before = snapshot(project)
-    follow_the_guide(project)
+    follow_the_guide(project, PACKAGE, PENGUINS / "species", penguins_csv())
     after = snapshot(project)
     changed = sorted(
         name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
@@ -96,6 +98,23 @@ def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> N
     print("a real prediction from the unchanged API:", json.dumps(prediction, ensure_ascii=False))
     assert prediction["label"] == "Gentoo"  # the example record is a Gentoo of the data
     assert set(prediction["probabilities"]) == SPECIES
+
+
+def test_a_binary_model_of_numbers_only(cookies) -> None:
+    """String classes, no categorical feature, no engineered feature, every field required."""
+    project = bake_ok(cookies, project_name="Penguin Sex")
+    lines = penguins_csv().decode().splitlines(keepends=True)
+    known_sex = [lines[0]] + [line for line in lines[1:] if line.split(",")[6] != "NA"]
+    follow_the_guide(project, "penguin_sex_model", PENGUINS / "sex", "".join(known_sex).encode())
+    model_dir = project / "model-package"
+    gates = run([sys.executable, "-m", "tox", "-e", "lint,typecheck,test_package"], model_dir)
+    print(gates.stdout[gates.stdout.index("model report") :].split("\n\n")[0])
+    card = json.loads(
+        next((model_dir / "penguin_sex_model" / "trained_models").glob("*.json")).read_text()
+    )
+    assert card["classes"] == ["female", "male"]
+    assert card["features"] == {"numeric": card["input_fields"], "categorical": []}
+    print("penguin sex model metrics:", card["metrics"])
 
 
 def test_every_estimator_by_config_alone(cookies) -> None:

@@ -55,23 +55,18 @@ def test_instances_and_dicts_give_the_same_result(example: dict[str, Any]) -> No
 
 
 def test_invalid_records_are_reported_not_raised(example: dict[str, Any]) -> None:
-    missing = REQUIRED[0]
-    batch = [
-        example,
-        "not a record",
-        {**example, "no_such_field": 1},
-        {key: value for key, value in example.items() if key != missing},
-        example,
-    ]
-    result = make_prediction(batch)  # type: ignore[arg-type]
-    assert [(error.index, error.field) for error in result.errors] == [
-        (1, ""),
-        (2, "no_such_field"),
-        (3, missing),
-    ]
-    assert result.labels[0] == result.labels[4] is not None
-    assert result.labels[1:4] == [None] * 3
-    assert result.probabilities[1:4] == [None] * 3
+    batch: list[Any] = [example, "not a record", {**example, "no_such_field": 1}]
+    expected = [(1, ""), (2, "no_such_field")]
+    for name in REQUIRED[:1]:
+        batch.append({key: value for key, value in example.items() if key != name})
+        expected.append((3, name))
+    batch.append(example)
+    result = make_prediction(batch)
+    assert [(error.index, error.field) for error in result.errors] == expected
+    bad = len(expected)
+    assert result.labels[0] == result.labels[-1] is not None
+    assert result.labels[1 : bad + 1] == [None] * bad
+    assert result.probabilities[1 : bad + 1] == [None] * bad
 
 
 def test_optional_fields_may_be_missing(example: dict[str, Any]) -> None:
