@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -6,7 +7,7 @@ import pytest
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
 from {{ cookiecutter.package_name }}.data import load_dataset
-from {{ cookiecutter.package_name }}.train_pipeline import Split, split_dataset
+from {{ cookiecutter.package_name }}.train_pipeline import Part, prepare
 
 # Lines for the end of the run, such as the ONNX parity figures of tests/model/test_estimators.py.
 REPORT: list[str] = []
@@ -25,8 +26,16 @@ def dataset() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def split(dataset: pd.DataFrame) -> Split:
-    return split_dataset(dataset, config)
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prepare stage's output, in a folder of the test run's own."""
+    folder = tmp_path_factory.mktemp("prepared")
+    prepare(out_dir=folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def holdout(prepared: Path) -> Part:
+    return Part.read(prepared / "holdout.jsonl")
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
 TRAINED_MODEL_DIR = PACKAGE_ROOT / "trained_models"
+# The training pipeline's other files, in the development tree around the package (dvc.yaml).
+PREPARED_DIR = PACKAGE_ROOT.parent / "data" / "prepared"
+REPORTS_DIR = PACKAGE_ROOT.parent / "reports"
 
 
 class StrictModel(BaseModel):
@@ -23,21 +26,23 @@ class DataConfig(StrictModel):
     file: str = Field(min_length=1)
     missing_values: list[str] = Field(default_factory=list)
     target: str = Field(min_length=1)
-    classes: dict[int | str, str] = Field(min_length=2)
+    classes: dict[str, str] = Field(min_length=2)
 
     @field_validator("classes", mode="before")
     @classmethod
-    def refuse_boolean_values(cls, classes: Any) -> Any:
-        if isinstance(classes, dict) and any(isinstance(value, bool) for value in classes):
+    def require_quoted_values(cls, classes: Any) -> Any:
+        if isinstance(classes, dict) and (
+            unquoted := [value for value in classes if not isinstance(value, str)]
+        ):
             raise ValueError(
-                "YAML reads yes, no, true, false, on and off as booleans: quote the values of "
-                "the target column, for example 'yes': churned"
+                f"quote the values of the target column {unquoted}, for example '1': survived "
+                "or 'yes': churned (YAML reads 1 as a number and yes as a boolean)"
             )
         return classes
 
     @field_validator("classes")
     @classmethod
-    def check_class_names(cls, classes: dict[int | str, str]) -> dict[int | str, str]:
+    def check_class_names(cls, classes: dict[str, str]) -> dict[str, str]:
         names = list(classes.values())
         if blank := [value for value, name in classes.items() if not name.strip()]:
             raise ValueError(f"classes {blank} have a blank name")

@@ -85,10 +85,7 @@ def _validated(path: Path, inputs: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
     """The target's values replaced by the class names of config.yml; unknown values are errors."""
-    names = labels.map(data.classes)
-    # A column that pandas read as text ('1' next to a stray word) still matches the class 1.
-    by_text = {str(value): name for value, name in data.classes.items()}
-    names = names.fillna(labels.astype(str).map(by_text))
+    names = labels.map(_as_text).map(data.classes)
     unknown = labels[names.isna()]
     if not unknown.empty:
         first = unknown.iloc[0]
@@ -103,6 +100,15 @@ def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
             f"{path}: no rows of the classes {absent}; every class in data.classes needs examples"
         )
     return names
+
+
+def _as_text(value: Any) -> str | None:
+    """A target value as config.yml writes it: 1, 1.0 (a column with gaps) and '1' are all '1'."""
+    if pd.isna(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,17 +1,30 @@
-"""Train the model on the configured data and write the versioned artifact with its metadata.
+"""Training as three stages, each a function with its own files: prepare -> train -> evaluate.
 
-Run it as `python -m {{ cookiecutter.package_name }}.train_pipeline` (or `tox -e train`).
+    python -m {{ cookiecutter.package_name }}.train_pipeline          # all three
+    python -m {{ cookiecutter.package_name }}.train_pipeline prepare  # one
+
+prepare validates the data file and splits it into data/prepared/ (train.jsonl, holdout.jsonl and
+source.json). train fits the pipeline on the train part, scores it on the holdout and writes the
+versioned artifacts and their metadata into trained_models/, where the wheel picks them up. evaluate
+writes reports/metrics.json and the plot data of reports/plots/ (ROC, calibration, confusion).
+`tox -e train`, `tox -e test_package`, `tox -e build` and `dvc repro` all run these functions.
 """
 
+import argparse
+import json
 import platform
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sklearn
 from loguru import logger
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
@@ -19,80 +32,132 @@ from sklearn.metrics import (
     precision_score,
     recall_score,
     roc_auc_score,
+    roc_curve,
 )
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ._version import __version__
-from .config import DATASET_DIR, TRAINED_MODEL_DIR, Config, config
+from .config import (
+    DATASET_DIR,
+    PREPARED_DIR,
+    REPORTS_DIR,
+    TRAINED_MODEL_DIR,
+    Config,
+    config,
+)
 from .data import load_dataset, sha256_of, to_records
-from .persistence import save_model
+from .persistence import ModelNotTrainedError, load_metadata, load_pipeline, save_model
 from .pipeline import build_pipeline, resolve_estimator, to_onnx
 from .predict import model_inputs
 from .schemas import INPUT_FIELDS, FeatureLists, HoldoutMetrics, ModelMetadata
 
-Split = tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]
+CALIBRATION_BINS = 10
 
 
-def split_dataset(frame: pd.DataFrame, config: Config) -> Split:
-    """Shuffled, stratified, seeded split into model inputs and labels: train, then holdout."""
+class MissingStageInputError(ValueError):
+    """A stage's input file is not there: an earlier stage has not run."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One side of the split: records as the input schema validated them, and their classes."""
+
+    records: list[dict[str, Any]]
+    labels: list[str]
+
+    def inputs(self, config: Config = config) -> pd.DataFrame:
+        """The pipeline's input columns, built as serving builds them."""
+        numeric, categorical = config.features.numeric, config.features.categorical
+        return pd.DataFrame(model_inputs(self.records, numeric, categorical))
+
+    def write(self, path: Path) -> None:
+        lines = (
+            json.dumps({"record": record, "label": label}, ensure_ascii=False)
+            for record, label in zip(self.records, self.labels, strict=True)
+        )
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> "Part":
+        if not path.is_file():
+            raise MissingStageInputError(f"{path}: missing; run the prepare stage first")
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return cls([row["record"] for row in rows], [row["label"] for row in rows])
+
+
+def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, Part]:
+    """Shuffled, stratified, seeded split of a loaded data set: train, then holdout."""
     records = to_records(frame[list(INPUT_FIELDS)])
-    columns = model_inputs(records, config.features.numeric, config.features.categorical)
-    inputs = pd.DataFrame(columns, index=frame.index)
-    labels = frame[config.data.target]
-    x_train, x_holdout, y_train, y_holdout = train_test_split(
-        inputs,
+    labels = frame[config.data.target].tolist()
+    train_records, holdout_records, train_labels, holdout_labels = train_test_split(
+        records,
         labels,
         test_size=config.split.test_size,
         random_state=config.split.random_state,
         shuffle=True,
         stratify=labels,
     )
-    return x_train, x_holdout, y_train, y_holdout
+    return Part(train_records, train_labels), Part(holdout_records, holdout_labels)
 
 
-def evaluate(
-    pipeline: Pipeline, inputs: pd.DataFrame, labels: pd.Series, config: Config = config
+def score(
+    pipeline: Pipeline, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
 ) -> HoldoutMetrics:
     """Holdout scores: of the positive class (listed first) for two classes, else macro averages."""
     classes = list(pipeline.classes_)
-    averaged: dict[str, Any]
     probabilities = pipeline.predict_proba(inputs)
     predicted = pipeline.predict(inputs)
+    truth = np.asarray(labels)
+    averaged: dict[str, Any]
     if len(classes) == 2:
         positive = config.data.class_names[0]
-        scores = probabilities[:, classes.index(positive)]
-        roc_auc = roc_auc_score(labels == positive, scores)
+        roc_auc = roc_auc_score(truth == positive, probabilities[:, classes.index(positive)])
         averaged = {"average": "binary", "pos_label": positive}
     else:
-        roc_auc = roc_auc_score(labels, probabilities, multi_class="ovr", labels=classes)
+        roc_auc = roc_auc_score(truth, probabilities, multi_class="ovr", labels=classes)
         averaged = {"average": "macro", "labels": classes}
     return HoldoutMetrics(
-        accuracy=accuracy_score(labels, predicted),
+        accuracy=accuracy_score(truth, predicted),
         roc_auc=roc_auc,
-        precision=precision_score(labels, predicted, zero_division=0, **averaged),
-        recall=recall_score(labels, predicted, zero_division=0, **averaged),
-        f1=f1_score(labels, predicted, zero_division=0, **averaged),
-        log_loss=log_loss(labels, probabilities, labels=classes),
+        precision=precision_score(truth, predicted, zero_division=0, **averaged),
+        recall=recall_score(truth, predicted, zero_division=0, **averaged),
+        f1=f1_score(truth, predicted, zero_division=0, **averaged),
+        log_loss=log_loss(truth, probabilities, labels=classes),
     )
+
+
+def prepare(
+    config: Config = config, data_file: Path | None = None, out_dir: Path = PREPARED_DIR
+) -> tuple[Part, Part]:
+    """Stage 1: validate the data file, split it and write both parts with the data's identity."""
+    data_file = data_file or DATASET_DIR / config.data.file
+    logger.info("Loading {}", data_file)
+    train_part, holdout_part = split_dataset(load_dataset(data_file, config.data), config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_part.write(out_dir / "train.jsonl")
+    holdout_part.write(out_dir / "holdout.jsonl")
+    source = {"file": data_file.name, "sha256": sha256_of(data_file)}
+    (out_dir / "source.json").write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
+    counts = len(train_part.labels), len(holdout_part.labels)
+    logger.info("Split into {} rows to train on and {} held out", *counts)
+    return train_part, holdout_part
 
 
 def train(
     config: Config = config,
-    data_file: Path | None = None,
+    prepared_dir: Path = PREPARED_DIR,
     output_dir: Path = TRAINED_MODEL_DIR,
 ) -> ModelMetadata:
-    """Fit, evaluate on the holdout, save; returns the metadata written beside the artifact."""
-    data_file = data_file or DATASET_DIR / config.data.file
-    _, params = resolve_estimator(config.model, config.split.random_state)  # fail before loading
-    logger.info("Loading {}", data_file)
-    frame = load_dataset(data_file, config.data)
-    x_train, x_holdout, y_train, y_holdout = split_dataset(frame, config)
-    estimator = config.model.estimator
-    logger.info("Training {} on {} rows, holding out {}", estimator, len(x_train), len(x_holdout))
+    """Stage 2: fit on the train part, score on the holdout, save the artifacts and metadata."""
+    _, params = resolve_estimator(config.model, config.split.random_state)  # fail before fitting
+    train_part = Part.read(prepared_dir / "train.jsonl")
+    holdout_part = Part.read(prepared_dir / "holdout.jsonl")
+    source = json.loads((prepared_dir / "source.json").read_text(encoding="utf-8"))
+    logger.info("Training {} on {} rows", config.model.estimator, len(train_part.labels))
 
-    pipeline = build_pipeline(config).fit(x_train, y_train)
-    metrics = evaluate(pipeline, x_holdout, y_holdout, config)
+    pipeline = build_pipeline(config).fit(train_part.inputs(config), train_part.labels)
+    metrics = score(pipeline, holdout_part.inputs(config), holdout_part.labels, config)
     logger.info("Holdout metrics: {}", metrics.model_dump())
 
     metadata = ModelMetadata(
@@ -103,12 +168,12 @@ def train(
         params=params,
         target=config.data.target,
         classes=[str(name) for name in pipeline.classes_],
-        data_file=data_file.name,
-        data_sha256=sha256_of(data_file),
+        data_file=source["file"],
+        data_sha256=source["sha256"],
         python_version=platform.python_version(),
         sklearn_version=sklearn.__version__,
-        n_train=len(x_train),
-        n_holdout=len(x_holdout),
+        n_train=len(train_part.labels),
+        n_holdout=len(holdout_part.labels),
         metrics=metrics,
         input_fields=list(INPUT_FIELDS),
         features=FeatureLists(
@@ -120,11 +185,65 @@ def train(
     return metadata
 
 
-def main() -> None:
+def evaluate(
+    config: Config = config,
+    prepared_dir: Path = PREPARED_DIR,
+    model_dir: Path = TRAINED_MODEL_DIR,
+    reports_dir: Path = REPORTS_DIR,
+) -> HoldoutMetrics:
+    """Stage 3: the trained model's holdout metrics and plot data, for DVC to show and compare.
+
+    Two classes: the positive class's ROC curve and calibration. More: one-vs-rest ROC pooled
+    over the classes, and the calibration of the most probable class.
+    """
+    metadata = load_metadata(__version__, model_dir)
+    pipeline = load_pipeline(__version__, model_dir)
+    holdout = Part.read(prepared_dir / "holdout.jsonl")
+    probabilities = pipeline.predict_proba(holdout.inputs(config))
+    predicted = pipeline.predict(holdout.inputs(config))
+    classes = list(pipeline.classes_)
+    truth = np.asarray(holdout.labels)
+    if len(classes) == 2:
+        column = classes.index(config.data.class_names[0])
+        hits, scores = truth == classes[column], probabilities[:, column]
+        calibration_hits, calibration_scores = hits, scores
+    else:
+        hits = (truth[:, None] == np.asarray(classes)[None, :]).ravel()
+        scores = probabilities.ravel()
+        calibration_hits, calibration_scores = predicted == truth, probabilities.max(axis=1)
+    fpr, tpr, _ = roc_curve(hits, scores)
+    observed, expected = calibration_curve(
+        calibration_hits, calibration_scores, n_bins=CALIBRATION_BINS
+    )
+
+    plots = reports_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"fpr": fpr, "tpr": tpr}).to_csv(plots / "roc.csv", index=False)
+    pd.DataFrame({"predicted": expected, "observed": observed}).to_csv(
+        plots / "calibration.csv", index=False
+    )
+    pd.DataFrame({"actual": truth, "predicted": predicted}).to_csv(
+        plots / "confusion.csv", index=False
+    )
+    metrics_file = reports_dir / "metrics.json"
+    metrics_file.write_text(metadata.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    logger.success("Wrote {} and the plot data in {}", metrics_file, plots)
+    return metadata.metrics
+
+
+STAGES = {"prepare": prepare, "train": train, "evaluate": evaluate}
+
+
+def main(arguments: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stage", nargs="?", choices=[*STAGES, "all"], default="all")
+    stage = parser.parse_args(arguments).stage
     logger.enable(__package__ or "")
     try:
-        train()
-    except ValueError as error:  # data and config errors carry a complete message
+        for name, run in STAGES.items():
+            if stage in (name, "all"):
+                run()
+    except (ValueError, ModelNotTrainedError) as error:  # their messages say what to do
         logger.error("Training failed: {}", error)
         sys.exit(1)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from {{ cookiecutter.package_name }} import load_model, make_prediction
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.train_pipeline import Split, evaluate
+from {{ cookiecutter.package_name }}.train_pipeline import Part, score
 
 # Every estimator of pipeline.py clears these at its default parameters; always predicting "did not
 # survive" would score an accuracy of 0.62 and a ROC AUC of 0.5.
@@ -15,9 +15,8 @@ ROC_AUC_FLOOR = 0.84
 ACCURACY_FLOOR = 0.75
 
 
-def test_holdout_quality_is_above_the_floor(split: Split) -> None:
-    _, x_holdout, _, y_holdout = split
-    metrics = evaluate(load_pipeline(), x_holdout, y_holdout)
+def test_holdout_quality_is_above_the_floor(holdout: Part) -> None:
+    metrics = score(load_pipeline(), holdout.inputs(), holdout.labels)
     assert metrics.roc_auc >= ROC_AUC_FLOOR
     assert metrics.accuracy >= ACCURACY_FLOOR
 

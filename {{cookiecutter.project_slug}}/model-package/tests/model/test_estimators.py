@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.config import ModelConfig, config
 from {{ cookiecutter.package_name }}.persistence import load_pipeline, load_session
 from {{ cookiecutter.package_name }}.pipeline import ESTIMATORS
 from {{ cookiecutter.package_name }}.predict import ONNX_PROBABILITIES, session_feed
-from {{ cookiecutter.package_name }}.train_pipeline import Split, train
+from {{ cookiecutter.package_name }}.train_pipeline import Part, train
 
 PROBABILITY_TOLERANCE = 1e-5
 BOUNDARY = 1e-4
@@ -25,12 +25,12 @@ BOUNDARY = 1e-4
 
 @pytest.mark.parametrize("estimator", list(ESTIMATORS))
 def test_onnx_matches_scikit_learn_on_the_holdout(
-    estimator: str, split: Split, tmp_path: Path
+    estimator: str, prepared: Path, holdout: Part, tmp_path: Path
 ) -> None:
     configured = estimator == config.model.estimator
     model = config.model if configured else ModelConfig(estimator=estimator)
-    metadata = train(config.model_copy(update={"model": model}), output_dir=tmp_path)
-    _, x_holdout, _, _ = split
+    metadata = train(config.model_copy(update={"model": model}), prepared, tmp_path)
+    x_holdout = holdout.inputs()
     pipeline = load_pipeline(__version__, tmp_path)
     expected = pipeline.predict_proba(x_holdout)
     columns = {name: x_holdout[name].to_numpy() for name in x_holdout.columns}

@@ -16,19 +16,18 @@ from {{ cookiecutter.package_name }}.persistence import (
     load_session,
 )
 from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
-from {{ cookiecutter.package_name }}.train_pipeline import Split, evaluate, train
+from {{ cookiecutter.package_name }}.train_pipeline import Part, score, train
 
 
-def test_metadata_describes_the_artifact(split: Split) -> None:
-    _, x_holdout, _, y_holdout = split
+def test_metadata_describes_the_artifact(holdout: Part) -> None:
     metadata = load_model()
     assert metadata.version == __version__
     assert metadata.estimator == config.model.estimator
     assert metadata.target == config.data.target
     assert sorted(metadata.classes) == sorted(CLASSES)
     assert metadata.data_sha256 == sha256_of(DATASET_DIR / config.data.file)
-    assert metadata.n_holdout == len(x_holdout)
-    assert metadata.metrics == evaluate(load_pipeline(), x_holdout, y_holdout)
+    assert metadata.n_holdout == len(holdout.labels)
+    assert metadata.metrics == score(load_pipeline(), holdout.inputs(), holdout.labels)
     assert metadata.input_fields == list(INPUT_FIELDS)
     assert metadata.features.numeric == config.features.numeric
 
@@ -39,19 +38,20 @@ def test_the_model_uses_exactly_the_configured_features() -> None:
     assert [node.name for node in load_session().get_inputs()] == used
 
 
-def test_same_seed_gives_identical_predictions(tmp_path: Path, split: Split) -> None:
-    _, x_holdout, _, _ = split
-    train(output_dir=tmp_path / "first")
-    train(output_dir=tmp_path / "second")
-    first = load_pipeline(__version__, tmp_path / "first").predict_proba(x_holdout)
-    second = load_pipeline(__version__, tmp_path / "second").predict_proba(x_holdout)
+def test_same_seed_gives_identical_predictions(
+    tmp_path: Path, prepared: Path, holdout: Part
+) -> None:
+    train(prepared_dir=prepared, output_dir=tmp_path / "first")
+    train(prepared_dir=prepared, output_dir=tmp_path / "second")
+    first = load_pipeline(__version__, tmp_path / "first").predict_proba(holdout.inputs())
+    second = load_pipeline(__version__, tmp_path / "second").predict_proba(holdout.inputs())
     np.testing.assert_array_equal(first, second)
 
 
-def test_training_replaces_older_artifacts(tmp_path: Path) -> None:
+def test_training_replaces_older_artifacts(tmp_path: Path, prepared: Path) -> None:
     for suffix in SUFFIXES:
         (tmp_path / f"{config.artifact.name}_v0.0.1{suffix}").write_text("old")
-    metadata = train(output_dir=tmp_path)
+    metadata = train(prepared_dir=prepared, output_dir=tmp_path)
     stem = artifact_stem(metadata.version)
     expected = sorted(f"{stem}{suffix}" for suffix in SUFFIXES)
     assert sorted(path.name for path in tmp_path.iterdir()) == expected

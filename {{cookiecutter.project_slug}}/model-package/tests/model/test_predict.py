@@ -14,10 +14,8 @@ from {{ cookiecutter.package_name }} import (
     load_model,
     make_prediction,
 )
-from {{ cookiecutter.package_name }}.config import config
-from {{ cookiecutter.package_name }}.data import to_records
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.train_pipeline import Split
+from {{ cookiecutter.package_name }}.train_pipeline import Part
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]
 
@@ -35,17 +33,13 @@ def test_predicts_a_class_name_and_every_probability(example: dict[str, Any]) ->
     assert probabilities[label] == max(probabilities.values())
 
 
-def test_serving_matches_the_reference_pipeline_on_the_holdout(
-    dataset: pd.DataFrame, split: Split
-) -> None:
+def test_serving_matches_the_reference_pipeline_on_the_holdout(holdout: Part) -> None:
     """make_prediction (ONNX Runtime) against the scikit-learn pipeline, whole holdout."""
-    _, x_holdout, _, _ = split
-    records = to_records(dataset.loc[x_holdout.index].drop(columns=config.data.target))
-    result = make_prediction(records)
+    result = make_prediction(holdout.records)
     pipeline = load_pipeline()
-    expected = pd.DataFrame(pipeline.predict_proba(x_holdout), columns=pipeline.classes_)
+    expected = pd.DataFrame(pipeline.predict_proba(holdout.inputs()), columns=pipeline.classes_)
     assert result.errors == []
-    assert len(result.probabilities) == len(x_holdout) == load_model().n_holdout
+    assert len(result.probabilities) == len(holdout.labels) == load_model().n_holdout
     served = pd.DataFrame(result.probabilities)[list(pipeline.classes_)]
     assert served.to_numpy() == pytest.approx(expected.to_numpy(), rel=0, abs=1e-5)
 

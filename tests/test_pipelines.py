@@ -1,0 +1,100 @@
+"""Slow tier: the model package's DVC pipeline from a fresh bake, as its README runs it."""
+
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEFAULTS, clean_environment, run
+from test_bake import bake_ok
+
+pytestmark = pytest.mark.slow
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Template Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+STAGES = ("prepare", "train", "evaluate")
+C_PARAM = f"{DEFAULTS['package_name']}/config.yml:model.params.C"
+
+
+def json_in(output: str) -> Any:
+    """The JSON document a command printed, whatever tox printed before it."""
+    start = re.search(r"^[\[{]", output, re.MULTILINE)
+    assert start, output
+    return json.JSONDecoder().raw_decode(output[start.start() :])[0]
+
+
+def runs_of(shown: Any) -> Iterator[dict[str, Any]]:
+    """Every run (workspace, commits, experiments) in `dvc exp show --json`, however nested."""
+    if isinstance(shown, dict):
+        if isinstance(shown.get("data"), dict) and "metrics" in shown["data"]:
+            yield shown
+        for value in shown.values():
+            yield from runs_of(value)
+    elif isinstance(shown, list):
+        for item in shown:
+            yield from runs_of(item)
+
+
+def test_dvc_pipeline_experiments_and_diffs(cookies, tmp_path: Path) -> None:
+    project = bake_ok(cookies)
+    env = clean_environment(**IDENTITY)
+    git = ["git", "-C", str(project)]
+    run([*git, "init", "-q", "-b", "main"], cwd=project, env=env)
+    run([*git, "add", "-A"], cwd=project, env=env)
+    run([*git, "commit", "-qm", "Project from mlops-template"], cwd=project, env=env)
+    model_dir = project / "model-package"
+    dvc = [sys.executable, "-m", "tox", "-qq", "-e", "dvc", "--"]
+
+    started = time.perf_counter()
+    first = run([*dvc, "repro"], cwd=model_dir, env=env).stdout
+    repro_seconds = time.perf_counter() - started
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in first
+    recorded = json.loads((model_dir / "reports" / "metrics.json").read_text())
+    (card,) = (model_dir / DEFAULTS["package_name"] / "trained_models").glob("*.json")
+    assert json.loads(card.read_text())["metrics"] == recorded
+    run([*git, "add", "-A"], cwd=project, env=env)
+    run([*git, "commit", "-qm", "Train the model"], cwd=project, env=env)
+    assert run([*git, "status", "--porcelain"], cwd=project, env=env).stdout == ""
+
+    # A clean checkout (no DVC cache, no outputs) reproduces the recorded metrics exactly.
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", project, clone], cwd=tmp_path, env=env)
+    run([*dvc, "repro"], cwd=clone / "model-package", env=env)
+    reproduced = clone / "model-package" / "reports" / "metrics.json"
+    assert json.loads(reproduced.read_text()) == recorded
+
+    started = time.perf_counter()
+    run([*dvc, "exp", "run", "-S", f"{C_PARAM}=0.05"], cwd=model_dir, env=env)
+    experiment_seconds = time.perf_counter() - started
+    shown = json_in(run([*dvc, "exp", "show", "--json"], cwd=model_dir, env=env).stdout)
+    accuracies = {
+        json.dumps(entry["data"]["metrics"]["reports/metrics.json"]["data"]["accuracy"])
+        for entry in runs_of(shown)
+    }
+    assert len(accuracies) == 2, shown  # the baseline and the experiment differ
+    table = run([*dvc, "exp", "show", "--md", "--only-changed"], cwd=model_dir, env=env).stdout
+
+    metrics_diff = run([*dvc, "metrics", "diff", "main"], cwd=model_dir, env=env).stdout
+    assert re.search(r"reports/metrics\.json\s+accuracy\s+[\d.]+\s+[\d.]+", metrics_diff)
+    params_diff = run([*dvc, "params", "diff", "main"], cwd=model_dir, env=env).stdout
+    assert re.search(r"model\.params\.C\s+1(\.0)?\s+0\.05", params_diff), params_diff
+    dag = run([*dvc, "dag"], cwd=model_dir, env=env).stdout
+    assert all(f"| {stage} |" in dag for stage in STAGES)
+    plots = json_in(run([*dvc, "plots", "show", "--json"], cwd=model_dir, env=env).stdout)
+    assert len(plots["data"]) == 3
+
+    again = run([*dvc, "repro"], cwd=model_dir, env=env).stdout
+    assert "Running stage" not in again
+    assert "Data and pipelines are up to date" in again
+
+    print(f"\n{dag}\n{table}\n{metrics_diff}\n{params_diff}")
+    print(f"full dvc repro: {repro_seconds:.1f} s; dvc exp run: {experiment_seconds:.1f} s")

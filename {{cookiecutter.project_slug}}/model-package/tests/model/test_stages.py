@@ -1,0 +1,52 @@
+"""The training pipeline's stages (dvc.yaml runs them one by one) and the files they hand on."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import CLASSES, InputRecord, __version__
+from {{ cookiecutter.package_name }}.persistence import load_metadata
+from {{ cookiecutter.package_name }}.train_pipeline import (
+    MissingStageInputError,
+    Part,
+    evaluate,
+    train,
+)
+
+
+def test_prepare_writes_valid_records_and_a_stratified_split(prepared: Path) -> None:
+    train_part, holdout = Part.read(prepared / "train.jsonl"), Part.read(prepared / "holdout.jsonl")
+    for record in holdout.records[:50]:
+        InputRecord.model_validate(record)
+    assert set(train_part.labels) == set(holdout.labels) == set(CLASSES)
+    for name in CLASSES:
+        share = train_part.labels.count(name) / len(train_part.labels)
+        assert holdout.labels.count(name) / len(holdout.labels) == pytest.approx(share, abs=0.02)
+    source = json.loads((prepared / "source.json").read_text())
+    assert len(source["sha256"]) == 64
+
+
+def test_evaluate_writes_metrics_and_plot_data(tmp_path: Path, prepared: Path) -> None:
+    model_dir, reports = tmp_path / "model", tmp_path / "reports"
+    train(prepared_dir=prepared, output_dir=model_dir)
+    metrics = evaluate(prepared_dir=prepared, model_dir=model_dir, reports_dir=reports)
+    assert json.loads((reports / "metrics.json").read_text()) == metrics.model_dump()
+    assert metrics == load_metadata(__version__, model_dir).metrics
+
+    roc = pd.read_csv(reports / "plots" / "roc.csv")
+    assert (roc.iloc[0].tolist(), roc.iloc[-1].tolist()) == ([0, 0], [1, 1])
+    assert roc["fpr"].is_monotonic_increasing
+    calibration = pd.read_csv(reports / "plots" / "calibration.csv")
+    assert calibration.columns.tolist() == ["predicted", "observed"]
+    assert calibration.to_numpy().min() >= 0
+    assert calibration.to_numpy().max() <= 1
+    confusion = pd.read_csv(reports / "plots" / "confusion.csv")
+    assert len(confusion) == len(Part.read(prepared / "holdout.jsonl").labels)
+    assert set(confusion["actual"]) <= set(CLASSES)
+
+
+def test_a_stage_without_its_input_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(MissingStageInputError, match="run the prepare stage first"):
+        train(prepared_dir=tmp_path, output_dir=tmp_path / "model")
