@@ -84,6 +84,11 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
             if isinstance(step, dict) and "tox" in step:
                 part, envs = step["tox"]["part"], step["tox"]["envs"]
                 assert set(envs.split(",")) <= tox_envs(project / part / "tox.ini")
+            elif isinstance(step, dict) and "run" in step and isinstance(step["run"], dict):
+                command, part = step["run"]["command"], step["run"].get("working_directory")
+                for envs in re.findall(r"\btox (?:-\S+ )*-e (\S+)", command):
+                    assert part, f"{command!r} runs tox outside model-package/ or api/"
+                    assert set(envs.split(",")) <= tox_envs(project / part / "tox.ini"), command
 
 
 def test_circleci_cache_keys_survive_rendering(cookies) -> None:
