@@ -153,7 +153,10 @@ def train(
     _, params = resolve_estimator(config.model, config.split.random_state)  # fail before fitting
     train_part = Part.read(prepared_dir / "train.jsonl")
     holdout_part = Part.read(prepared_dir / "holdout.jsonl")
-    source = json.loads((prepared_dir / "source.json").read_text(encoding="utf-8"))
+    source_file = prepared_dir / "source.json"
+    if not source_file.is_file():
+        raise MissingStageInputError(f"{source_file}: missing; run the prepare stage first")
+    source = json.loads(source_file.read_text(encoding="utf-8"))
     logger.info("Training {} on {} rows", config.model.estimator, len(train_part.labels))
 
     pipeline = build_pipeline(config).fit(train_part.inputs(config), train_part.labels)
