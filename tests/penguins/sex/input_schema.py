@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from .record_base import InputRecordBase
 
 # One valid record: the OpenAPI example, the form's initial values and the readiness check's input.
 EXAMPLE_RECORD: dict[str, Any] = {
@@ -13,7 +15,7 @@ EXAMPLE_RECORD: dict[str, Any] = {
 }
 
 
-class InputRecord(BaseModel):
+class InputRecord(InputRecordBase):
     """One adult penguin's measurements."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_RECORD]})

@@ -2,7 +2,9 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from .record_base import InputRecordBase
 
 # One valid record: the OpenAPI example, the form's initial values and the readiness check's input.
 EXAMPLE_RECORD: dict[str, Any] = {
@@ -15,7 +17,7 @@ EXAMPLE_RECORD: dict[str, Any] = {
 }
 
 
-class InputRecord(BaseModel):
+class InputRecord(InputRecordBase):
     """One adult penguin seen in the Palmer Archipelago; missing values are null."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_RECORD]})

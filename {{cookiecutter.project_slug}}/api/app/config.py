@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_API_KEY_LENGTH = 16
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list)
     max_batch_size: int = Field(default=10_000, gt=0)
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, description="Larger request bodies get 413, unread."
+    )
 
     @field_validator("api_key")
     @classmethod
@@ -30,4 +33,12 @@ class Settings(BaseSettings):
 
 
 def settings_from_environment() -> Settings:
-    return Settings()
+    """The settings, or exit with one line per bad variable that never repeats its value."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, item['loc'])).upper()}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+        raise SystemExit(f"invalid settings: {problems}") from None

@@ -16,7 +16,7 @@ from app.api.routes import health, model, predict, ui
 from app.config import Settings, settings_from_environment
 from app.log import setup_logging
 from app.metrics import Metrics
-from app.middleware import RequestContextMiddleware
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.predictor import Predictor
 from app.schemas import ErrorResponse, FieldError
 
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
+    # Added first, so it runs innermost: behind the request id, in front of FastAPI's parsing.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

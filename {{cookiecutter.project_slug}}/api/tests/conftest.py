@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +77,19 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """A real Uvicorn process on a free loopback port; stopped by its PID afterwards."""
+@contextmanager
+def uvicorn(log: Path | None = None, **environment: str) -> Iterator[str]:
+    """A real Uvicorn process on a free loopback port, with `environment` added to ours; its
+    output goes to `log` if given. Stopped by its PID afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    output = log.open("wb") if log else None
     process = subprocess.Popen(
         [*command, "--port", str(port), "--no-access-log"],
         cwd=API_ROOT,
-        env={**os.environ, "LOG_LEVEL": "WARNING"},
+        env={**os.environ, "LOG_LEVEL": "WARNING", **environment},
+        stdout=output,
+        stderr=output,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -108,3 +113,11 @@ def server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if output:
+            output.close()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    with uvicorn() as url:
+        yield url

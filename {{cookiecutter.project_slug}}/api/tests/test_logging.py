@@ -4,6 +4,8 @@ import pytest
 from conftest import ClientFactory, Record
 from loguru import logger
 
+from app.config import Settings
+
 SECRET = "a-long-enough-secret-key"
 
 
@@ -37,3 +39,16 @@ def test_standard_logging_is_routed_into_loguru(
     make_client(log_format="plain")
     logging.getLogger("uvicorn.error").warning("from the standard library")
     assert "from the standard library" in capfd.readouterr().err
+
+
+def test_payloads_are_logged_when_asked_for_at_the_default_level(
+    make_client: ClientFactory, example: Record, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert Settings.model_fields["log_level"].default == "INFO"
+    client = make_client(log_format="json", log_payloads=True)
+    client.post("/api/v1/predict", json={"records": [example]}, headers={"X-Request-ID": "p-1"})
+    logger.complete()
+    records = [json.loads(line)["record"] for line in capfd.readouterr().err.splitlines()]
+    (payload,) = [r for r in records if r["message"].startswith("Payload: ")]
+    assert payload["extra"]["request_id"] == "p-1"
+    assert json.loads(payload["message"].removeprefix("Payload: ")) == {"records": [example]}

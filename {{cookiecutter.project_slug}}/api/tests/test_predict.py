@@ -1,7 +1,15 @@
 from typing import Any
 
 import pytest
-from conftest import REQUIRED, ClientFactory, Record, bounded_number, field_options, nullable
+from conftest import (
+    FIELDS,
+    REQUIRED,
+    ClientFactory,
+    Record,
+    bounded_number,
+    field_options,
+    nullable,
+)
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import CLASSES, make_prediction
@@ -63,6 +71,18 @@ def invalid_changes() -> list[tuple[dict[str, Any], str, str]]:
         options = field_options(name)
         if any(option.get("type") == "string" and option.get("minLength") for option in options):
             cases.append(({name: ""}, name, "at least"))
+            break
+    # Strict input: no quiet coercion between booleans, numbers and text.
+    for name in FIELDS:
+        kinds = {option.get("type") for option in field_options(name) if "enum" not in option}
+        if kinds & {"number", "integer"}:
+            cases.append(({name: True}, name, "Input should be a valid"))
+            cases.append(({name: "3"}, name, "Input should be a valid"))
+            break
+    for name in FIELDS:
+        kinds = {option.get("type") for option in field_options(name) if "enum" not in option}
+        if "string" in kinds:
+            cases.append(({name: 3}, name, "Input should be a valid string"))
             break
     return cases
 

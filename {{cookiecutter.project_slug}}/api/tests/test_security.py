@@ -3,7 +3,7 @@ from conftest import ClientFactory, Record
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from app.config import Settings
+from app.config import Settings, settings_from_environment
 
 KEY = "a-long-enough-test-key"
 
@@ -44,6 +44,21 @@ def test_operations_stay_open(protected: TestClient, path: str) -> None:
 def test_short_keys_are_refused() -> None:
     with pytest.raises(ValidationError, match="at least 16 characters"):
         Settings(_env_file=None, api_key="secret")
+
+
+def test_bad_settings_stop_start_up_without_echoing_a_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("API_KEY", "hunter2-secret")
+    monkeypatch.setenv("MAX_BATCH_SIZE", "many")
+    with pytest.raises(SystemExit) as stopped:
+        settings_from_environment()
+    message = str(stopped.value)
+    assert message.startswith("invalid settings: ")
+    assert "API_KEY: Value error, API_KEY must be at least 16 characters long" in message
+    assert "MAX_BATCH_SIZE: Input should be a valid integer" in message
+    assert "hunter2" not in message
+    assert "many" not in message
 
 
 def test_cors_allows_only_configured_origins(make_client: ClientFactory) -> None:

@@ -2,13 +2,17 @@
 
 `InputRecord` is the single source of truth for a record: training validates every row of the data
 against it, the model package validates every record it scores, and the API builds its request
-schema, its OpenAPI example and its form from it. Keep `extra="forbid"`, so a misspelt field is an
-error rather than a silently missing value, and give every field a description: the API shows it.
+schema, its OpenAPI example and its form from it. Keep `extra="forbid"`, so a misspelt field is
+an error rather than a silently missing value, and the base class, which refuses `true` or `"3"`
+where a number belongs rather than quietly scoring them as 1 or 3. Give every field a description:
+the API shows it.
 """
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from .record_base import InputRecordBase
 
 # One valid record: the OpenAPI example, the form's initial values and the readiness check's input.
 EXAMPLE_RECORD: dict[str, Any] = {
@@ -24,7 +28,7 @@ EXAMPLE_RECORD: dict[str, Any] = {
 }
 
 
-class InputRecord(BaseModel):
+class InputRecord(InputRecordBase):
     """One passenger as the model sees it; missing values are null."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_RECORD]})

@@ -77,3 +77,25 @@ def test_empty_batch() -> None:
 
 def test_the_example_record_is_valid() -> None:
     InputRecord.model_validate(EXAMPLE_RECORD)
+
+
+def test_no_quiet_coercion_between_booleans_numbers_and_text(example: dict[str, Any]) -> None:
+    """The schema is strict: `true` or "3" is not a number, 3 is not text; an int is a float."""
+    properties: dict[str, dict[str, Any]] = InputRecord.model_json_schema()["properties"]
+    kinds = {
+        name: {option.get("type") for option in spec.get("anyOf", [spec]) if "enum" not in option}
+        for name, spec in properties.items()
+    }
+    bad: list[tuple[str, Any]] = []
+    for name, types in kinds.items():
+        if types & {"number", "integer"}:
+            bad += [(name, True), (name, "3")]
+        if "string" in types:
+            bad.append((name, 3))
+    result = make_prediction([{**example, name: value} for name, value in bad])
+    assert sorted((error.index, error.field) for error in result.errors) == [
+        (index, name) for index, (name, _) in enumerate(bad)
+    ]
+    floats = [name for name, types in kinds.items() if "number" in types]
+    as_ints = {name: int(example[name]) for name in floats if example.get(name) is not None}
+    assert make_prediction([{**example, **as_ints}]).errors == []

@@ -18,6 +18,7 @@ def prediction(label: str | None, probabilities: dict[str, float] | None) -> Pre
 @router.post(
     "/predict",
     responses={
+        400: {"model": ErrorResponse, "description": "Not UTF-8 text, or nested too deeply."},
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
@@ -38,7 +39,7 @@ async def predict(
     if reason := predictor.unavailable:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
     if settings.log_payloads:
-        logger.debug("Payload: {}", request.model_dump_json())
+        logger.info("Payload: {}", request.model_dump_json())
     result = await predictor.predict(request.records)
     services.metrics.count_predictions(result.labels)
     return PredictionResponse(
