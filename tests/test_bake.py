@@ -64,6 +64,7 @@ EXPECTED_FILES = {
     "api/app/metrics.py",
     "api/app/middleware.py",
     "api/app/predictor.py",
+    "api/app/serve.py",
     "api/app/schemas.py",
     "api/app/api/__init__.py",
     "api/app/api/deps.py",

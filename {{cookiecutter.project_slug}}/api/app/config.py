@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     project_name: str = "{{ cookiecutter.project_slug | replace('-', ' ') | title }}"
+    host: str = Field(default="0.0.0.0", description="Address to listen on (app.serve).")
+    port: int = Field(default=8000, gt=0, lt=65536, description="Port to listen on (app.serve).")
+    web_concurrency: int = Field(default=1, gt=0, description="Uvicorn worker processes.")
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["plain", "json"] = "plain"
     log_payloads: bool = Field(default=False, description="Log request bodies (personal data!).")

@@ -1,9 +1,11 @@
-"""Prometheus metrics, in a registry of the app's own."""
+"""Prometheus metrics, in a registry of the app's own; summed over the workers when several run."""
 
+import os
 from collections import Counter as Tally
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 
 class Metrics:
@@ -34,8 +36,18 @@ class Metrics:
             "The model version being served.",
             ["model_version"],
             registry=self.registry,
+            multiprocess_mode="max",  # one series for all workers
         )
         self.model_info.labels(model_version).set(1)
+
+    def exposition(self) -> bytes:
+        """The text /metrics answers: this process's metrics, or every worker's when app.serve
+        started several (it sets PROMETHEUS_MULTIPROC_DIR for them)."""
+        if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
     def count_predictions(self, labels: Sequence[str | None]) -> None:
         """One increment per predicted class name, however large the batch."""

@@ -23,7 +23,7 @@ from typing import Any
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, make_prediction
 
 API_ROOT = Path(__file__).resolve().parents[1]
-PREDICT = ("app.main:app", "/api/v1/predict")
+PREDICT = ("app.serve", "/api/v1/predict")  # the start command, as deployed
 BARE = ("bench.bare_app:app", "/echo")
 BATCH = 10_000
 
@@ -41,9 +41,13 @@ def uvicorn(app: str, workers: int) -> Iterator[tuple[int, subprocess.Popen[byte
     (formatted and written; to /dev/null, since a file shared by the workers would serialize them).
     """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers), "--no-access-log"]
     env = {**os.environ, "MAX_BATCH_SIZE": str(BATCH)}
+    if app == PREDICT[0]:
+        command = [sys.executable, "-m", app]
+        env |= {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    else:
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(workers), "--no-access-log"]
     output = subprocess.DEVNULL
     process = subprocess.Popen(command, cwd=API_ROOT, env=env, stdout=output, stderr=output)
     try:

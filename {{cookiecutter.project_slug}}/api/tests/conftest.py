@@ -79,15 +79,20 @@ def free_port() -> int:
 
 @contextmanager
 def uvicorn(log: Path | None = None, **environment: str) -> Iterator[str]:
-    """A real Uvicorn process on a free loopback port, with `environment` added to ours; its
-    output goes to `log` if given. Stopped by its PID afterwards."""
+    """The service as deployed (`python -m app.serve`) on a free loopback port, with `environment`
+    added to ours; its output goes to `log` if given. Stopped by its PID afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     output = log.open("wb") if log else None
     process = subprocess.Popen(
-        [*command, "--port", str(port), "--no-access-log"],
+        [sys.executable, "-m", "app.serve"],
         cwd=API_ROOT,
-        env={**os.environ, "LOG_LEVEL": "WARNING", **environment},
+        env={
+            **os.environ,
+            "LOG_LEVEL": "WARNING",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            **environment,
+        },
         stdout=output,
         stderr=output,
     )

@@ -5,7 +5,7 @@ import shutil
 
 import httpx
 import pytest
-from conftest import REQUIRED, bounded_number
+from conftest import REQUIRED, bounded_number, uvicorn
 
 from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD
 from {{ cookiecutter.package_name }} import __version__ as model_version
@@ -23,6 +23,23 @@ def test_real_server_answers(server: str) -> None:
         assert response.headers["x-request-id"] == "over-http"
         assert response.json()["model_version"] == model_version
         assert client.post("/api/v1/predict", json={"records": [{}]}).status_code == 422
+
+
+def test_metrics_add_up_across_two_workers() -> None:
+    """Each request is counted once, in one shared count, whichever worker answered it."""
+    line = 'http_requests_total{method="GET",route="/health",status="200"}'
+
+    def counted(url: str) -> float:
+        text = httpx.get(url + "/metrics").text  # a new connection: either worker may answer
+        (value,) = [float(row.split()[-1]) for row in text.splitlines() if row.startswith(line)]
+        return value
+
+    requests = 60
+    with uvicorn(WEB_CONCURRENCY="2") as url:
+        before = counted(url)  # the start-up check's requests
+        for _ in range(requests):
+            assert httpx.get(url + "/health").status_code == 200
+        assert [counted(url) for _ in range(6)] == [before + requests] * 6
 
 
 def chromium_path() -> str:
