@@ -1,5 +1,7 @@
 """Shared helpers for the template's tests."""
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -11,7 +13,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 # The demo's steps and helpers are the tests' too (tests/test_private_index.py runs them).
 sys.path.insert(0, str(TEMPLATE / "demo"))
 import golden_path  # noqa: E402
-from golden_path import clean_environment  # noqa: E402, F401 - shared with the test modules
+from golden_path import clean_environment  # noqa: E402 - shared with the test modules
 
 # Files copied into a generated project by test_replace_the_model.py, not tests of this suite.
 collect_ignore = ["penguins"]
@@ -31,6 +33,42 @@ def run(
         return golden_path.run(command, cwd, env, timeout)
     except golden_path.StepFailed as error:
         pytest.fail(str(error))
+
+
+# .ci/run installs Chromium and wrk and sets this: there, a missing one fails the run. The README's
+# command installs neither, so elsewhere the parts that need them are skipped, with the reason.
+REQUIRE_SYSTEM_PROGRAMS = os.environ.get("REQUIRE_SYSTEM_PROGRAMS") == "1"
+
+
+def system_program(name: str) -> bool:
+    """Whether a system program is on PATH; a missing one fails when CI requires it."""
+    if shutil.which(name):
+        return True
+    if REQUIRE_SYSTEM_PROGRAMS:
+        pytest.fail(f"{name} is not installed; .ci/run installs it (apt-get install {name})")
+    print(f"{name} is not installed (apt-get install {name}): the part that needs it is skipped")
+    return False
+
+
+def api_gates(project: Path, model_wheel: Path) -> str:
+    """The API's own `tox -e lint,typecheck,test_app` against a model wheel; its pytest report.
+
+    With Chromium here, its browser test must run and pass; without, it must say why it skipped.
+    """
+    browser = system_program("chromium")
+    environment = clean_environment(MODEL_WHEEL=str(model_wheel))
+    if browser:
+        environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
+    command = [sys.executable, "-m", "tox", "-e", "lint,typecheck,test_app", "--", "-rA"]
+    report = run(command, cwd=project / "api", env=environment).stdout
+    assert "PASSED tests/test_server.py::test_real_server_answers" in report
+    if browser:
+        assert "PASSED tests/test_server.py::test_browser_fills_the_form" in report
+        assert " skipped" not in report
+    else:
+        assert "SKIPPED" in report
+        assert "no Chromium at" in report
+    return report
 
 
 def python_in(venv: Path) -> Path:

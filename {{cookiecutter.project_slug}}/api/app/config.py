@@ -3,7 +3,7 @@
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 MIN_API_KEY_LENGTH = 16
 
@@ -45,3 +45,5 @@ def settings_from_environment() -> Settings:
             for item in error.errors(include_input=False, include_url=False)
         )
         raise SystemExit(f"invalid settings: {problems}") from None
+    except SettingsError as error:  # a list or dict variable that is not JSON; names the field
+        raise SystemExit(f"invalid settings: {error}") from None

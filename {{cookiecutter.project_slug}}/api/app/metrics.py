@@ -31,6 +31,7 @@ class Metrics:
             ["label", "model_version"],
             registry=self.registry,
         )
+        # A Gauge needs a multiprocess_mode: the default, "all", keeps a series per worker pid.
         self.model_info = Gauge(
             "model_info",
             "The model version being served.",

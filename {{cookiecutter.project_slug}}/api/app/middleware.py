@@ -21,6 +21,8 @@ async def send_error(send: Send, status: int, detail: str, request_id: str) -> N
     """The API's error envelope, for answers given before or outside FastAPI's handlers."""
     body = ErrorResponse(detail=detail, request_id=request_id).model_dump_json().encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 413:  # the rest of the body is not wanted: do not read it to keep the connection
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -60,7 +62,8 @@ class RequestContextMiddleware:
             finally:
                 elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", "unmatched")
-                labels = (scope["method"], route, str(status or 500))
+                # 499: the client went away before any answer (nginx's code for it).
+                labels = (scope["method"], route, str(status or 499))
                 self.metrics.requests.labels(*labels).inc()
                 self.metrics.latency.labels(*labels).observe(elapsed)
                 logger.info(
@@ -69,10 +72,10 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses a request body over `max_bytes` with 413 before anything reads it as JSON.
+    """Refuses a request body over `max_bytes` with 413 before anything parses it.
 
-    A declared Content-Length over the limit is refused unread; a body sent without one is read
-    only up to the limit.
+    A declared Content-Length over the limit is refused unread; a body sent without one (chunked)
+    is read only up to the limit.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:

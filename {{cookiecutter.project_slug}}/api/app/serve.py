@@ -1,7 +1,7 @@
 """The start command: `python -m app.serve` runs Uvicorn with WEB_CONCURRENCY workers on PORT.
 
 With more than one worker, each keeps its metrics in files of one directory (prometheus-client's
-multiprocess mode), emptied at every start, so /metrics adds up all workers whichever one answers.
+multiprocess mode), new at every start, so /metrics adds up all workers whichever one answers.
 The settings are checked once, here, before any worker starts.
 """
 
@@ -17,21 +17,14 @@ from app.config import settings_from_environment
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def metrics_directory() -> Path:
-    """PROMETHEUS_MULTIPROC_DIR emptied, or a new temporary directory."""
-    if configured := os.environ.get(MULTIPROCESS_DIR):
-        directory = Path(configured)
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        return directory
-    return Path(tempfile.mkdtemp(prefix="prometheus-"))
-
-
 def main() -> None:
     settings = settings_from_environment()
+    # A directory of this start's own, inside PROMETHEUS_MULTIPROC_DIR if that is set (a volume,
+    # say): empty at start, removed at exit, and never shared with another instance.
+    parent = os.environ.pop(MULTIPROCESS_DIR, None)
     made = None
     if settings.web_concurrency > 1:
-        made = metrics_directory()
+        made = Path(tempfile.mkdtemp(prefix="prometheus-", dir=parent))
         os.environ[MULTIPROCESS_DIR] = str(made)  # the workers inherit it
     try:
         uvicorn.run(

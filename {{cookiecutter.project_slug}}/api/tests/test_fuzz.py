@@ -8,6 +8,7 @@ document. A failure prints the curl command that reproduces it.
 from collections import Counter
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -30,6 +31,8 @@ def test_the_api_keeps_its_own_contract(case: schemathesis.Case[Any]) -> None:
 
 def test_the_fuzzing_reached_the_model() -> None:
     """Both valid records (scored: 200) and invalid ones (refused: 422) were sent."""
+    if not STATUSES:
+        pytest.skip("counts what test_the_api_keeps_its_own_contract sent: run the whole file")
     assert STATUSES[("POST /api/v1/predict", 200)] > 0
     assert STATUSES[("POST /api/v1/predict", 422)] > 0
     print(f"schemathesis cases by operation and status: {dict(sorted(STATUSES.items()))}")

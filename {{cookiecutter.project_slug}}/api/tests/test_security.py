@@ -70,3 +70,13 @@ def test_cors_allows_only_configured_origins(make_client: ClientFactory) -> None
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
     denied = client.options("/api/v1/predict", headers={"Origin": "https://evil.test", **preflight})
     assert "access-control-allow-origin" not in denied.headers
+
+
+def test_a_list_setting_that_is_not_json_stops_start_up_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.org")
+    with pytest.raises(SystemExit) as stopped:
+        settings_from_environment()
+    assert str(stopped.value).startswith("invalid settings: ")
+    assert "cors_origins" in str(stopped.value)

@@ -28,4 +28,6 @@ async def ready(services: ServicesDep, response: Response) -> Readiness:
 @router.get("/metrics", response_class=Response)
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus exposition."""
-    return Response(services.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    # With several workers this reads and merges their files: off the event loop.
+    exposition = await run_in_threadpool(services.metrics.exposition)
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)

@@ -22,6 +22,7 @@ def prediction(label: str | None, probabilities: dict[str, float] | None) -> Pre
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        500: {"model": ErrorResponse, "description": "An unhandled error, logged with its id."},
         503: {"model": ErrorResponse},
     },
 )

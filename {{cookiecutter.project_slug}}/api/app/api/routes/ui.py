@@ -83,7 +83,7 @@ def field_html(name: str, spec: dict[str, Any], required: bool) -> str:
     )
     if "enum" in options:
         choices = ([""] if not required else []) + [str(choice) for choice in options["enum"]]
-        kind = "number" if options.get("type") == "integer" else "text"
+        kind = "number" if options.get("type") in ("integer", "number") else "text"
         rendered = "".join(
             f"<option{' selected' if choice == shown else ''}>{escape(choice)}</option>"
             for choice in choices
