@@ -84,6 +84,7 @@ EXPECTED_FILES = {
     "api/tests/test_server.py",
     "api/tests/test_ui.py",
     "api/.dockerignore",
+    "api/.python-version",
     "api/Dockerfile",
     "api/Procfile",
     "api/railway.json",

@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,31 @@ def test_no_secret_or_registry_host_in_generated_files(cookies) -> None:
         assert not credentials_in_url.search(text), name
         for host in ("fury.io", "pypi.org", "pythonhosted.org"):
             assert host not in text, f"{name} names {host}"
+
+
+@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+def test_every_place_names_the_same_python(cookies, python_version: str) -> None:
+    """CI tests, Railway (Railpack reads api/.python-version) and Docker run the answered Python."""
+    project = bake_ok(cookies, python_version=python_version)
+    short = python_version.replace(".", "")
+    assert (project / "api" / ".python-version").read_text() == f"{python_version}\n"
+    for part in ("model-package", "api"):
+        tox_ini = (project / part / "tox.ini").read_text()
+        assert f"base_python = python{python_version}\n" in tox_ini
+        settings = tomllib.loads((project / part / "pyproject.toml").read_text())
+        assert settings["tool"]["ruff"]["target-version"] == f"py{short}"
+        assert settings["tool"]["mypy"]["python_version"] == python_version
+    package = tomllib.loads((project / "model-package" / "pyproject.toml").read_text())
+    assert package["project"]["requires-python"] == f">={python_version}"
+    images = [
+        image["image"]
+        for job in circleci(project)["jobs"].values()
+        for image in job.get("docker", [])
+    ]
+    images += [circleci(project)["executors"]["python"]["docker"][0]["image"]]
+    assert images
+    assert all(
+        re.fullmatch(rf"(cimg/)?python:{re.escape(python_version)}(-[a-z-]+)?", i) for i in images
+    )
+    dockerfile = (project / "api" / "Dockerfile").read_text()
+    assert f"FROM python:{python_version}-slim\n" in dockerfile
