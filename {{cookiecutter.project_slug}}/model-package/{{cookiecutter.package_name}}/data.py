@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from .config import DataConfig
 from .input_schema import InputRecord
+from .record_base import expected_kind
 from .schemas import INPUT_FIELDS, RECORD_LIST
 
 MAX_REPORTED_PROBLEMS = 5
@@ -16,12 +17,8 @@ MAX_REPORTED_PROBLEMS = 5
 
 def _text_fields() -> list[str]:
     """Fields the schema types as text only: read as text, so a code like '02139' stays one."""
-    fields = []
-    for name, spec in InputRecord.model_json_schema()["properties"].items():
-        options = [option for option in spec.get("anyOf", [spec]) if option.get("type") != "null"]
-        if options and all(option.get("type") == "string" for option in options):
-            fields.append(name)
-    return fields
+    fields = InputRecord.model_fields.items()
+    return [name for name, field in fields if expected_kind(field.annotation) == "text"]
 
 
 class DataValidationError(ValueError):

@@ -202,8 +202,9 @@ def evaluate(
     metadata = load_metadata(__version__, model_dir)
     pipeline = load_pipeline(__version__, model_dir)
     holdout = Part.read(prepared_dir / "holdout.jsonl")
-    probabilities = pipeline.predict_proba(holdout.inputs(config))
-    predicted = pipeline.predict(holdout.inputs(config))
+    inputs = holdout.inputs(config)
+    probabilities = pipeline.predict_proba(inputs)
+    predicted = pipeline.predict(inputs)
     classes = list(pipeline.classes_)
     truth = np.asarray(holdout.labels)
     if len(classes) == 2:
