@@ -1,14 +1,24 @@
-"""Feature engineering: plain functions of one validated record. Yours to rewrite with the example.
+"""Feature engineering: plain functions of the validated input columns. Yours to rewrite.
 
-Training, serving and every other consumer call `add_features` on each record, so a feature is
-computed by exactly one piece of code. Nothing here is fitted: imputing, scaling, encoding and the
-estimator live in pipeline.py, as standard scikit-learn steps that convert to ONNX. A model that
-needs no engineered features sets `ENGINEERED_FEATURES = ()` and returns the record unchanged.
+Training, serving and batch scoring all call `add_features`, so a feature is computed by exactly one
+piece of code. It works on columns, not records, because that is what makes a million rows fast:
+each input field is a numpy array of the validated values, one per record, of dtype object, with
+None where a value is missing. Use numpy's whole-column arithmetic where it fits, and a generator
+over the column where it does not: one pass, no function call per value.
+
+Nothing here is fitted: imputing, scaling, encoding and the estimator live in pipeline.py, as
+standard scikit-learn steps that convert to ONNX. A model that needs no engineered features sets
+`ENGINEERED_FEATURES = ()` and returns the columns unchanged.
 """
 
 import re
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Column = npt.NDArray[Any]
 
 # The names add_features adds; config.yml may list them as features next to the record's fields.
 ENGINEERED_FEATURES = ("title", "deck", "family_size")
@@ -26,30 +36,29 @@ RARE_TITLE = "Rare"
 _TITLE = re.compile(r",\s*([^.]+)\.")
 
 
-def title_from_name(name: str) -> str | None:
+def titles(names: Column) -> Column:
     """'Allen, Miss. Elisabeth Walton' -> 'Miss'; uncommon titles are grouped as 'Rare'."""
-    match = _TITLE.search(name)
-    if match is None:
-        return None
-    return TITLES.get(match.group(1).strip(), RARE_TITLE)
+    found = map(_TITLE.search, names)
+    values = (TITLES.get(match.group(1).strip(), RARE_TITLE) if match else None for match in found)
+    return np.fromiter(values, dtype=object, count=len(names))
 
 
-def deck_from_cabin(cabin: str | None) -> str | None:
+def decks(cabins: Column) -> Column:
     """'C85' -> 'C': the deck is the cabin's leading letter."""
-    cabin = (cabin or "").strip()
-    return cabin[0].upper() if cabin else None
+    values = ((cabin.strip()[:1].upper() or None) if cabin else None for cabin in cabins)
+    return np.fromiter(values, dtype=object, count=len(cabins))
 
 
-def family_size(sibsp: int, parch: int) -> int:
+def family_size(sibsp: Column, parch: Column) -> Column:
     """The passenger plus siblings, spouses, parents and children aboard."""
     return sibsp + parch + 1
 
 
-def add_features(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of one validated record with every name in ENGINEERED_FEATURES added."""
+def add_features(columns: Mapping[str, Column]) -> dict[str, Column]:
+    """The input columns with every name in ENGINEERED_FEATURES added, one value per record."""
     return {
-        **record,
-        "title": title_from_name(record["name"]),
-        "deck": deck_from_cabin(record["cabin"]),
-        "family_size": family_size(record["sibsp"], record["parch"]),
+        **columns,
+        "title": titles(columns["name"]),
+        "deck": decks(columns["cabin"]),
+        "family_size": family_size(columns["sibsp"], columns["parch"]),
     }

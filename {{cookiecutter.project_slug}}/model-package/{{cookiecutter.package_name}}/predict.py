@@ -16,7 +16,7 @@ from ._version import __version__
 from .config import config
 from .features import add_features
 from .persistence import load_metadata, load_session
-from .schemas import RECORD_LIST, ModelMetadata, PredictionResult, RecordError
+from .schemas import INPUT_FIELDS, RECORD_LIST, ModelMetadata, PredictionResult, RecordError
 
 # The classes' names in the order config.yml lists them.
 CLASSES: tuple[str, ...] = config.data.class_names
@@ -24,6 +24,9 @@ MISSING = "missing"  # what a missing category becomes, in training and serving 
 ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (pipeline.to_onnx)
 
 ModelInputs = dict[str, npt.NDArray[Any]]
+_NONE = np.array(None, dtype=object)
+# Validated input fields as columns: numpy object arrays of the values, None where missing.
+Columns = dict[str, npt.NDArray[Any]]
 
 
 class ModelMismatchError(RuntimeError):
@@ -34,22 +37,39 @@ class FeatureError(ValueError):
     """config.yml names a feature that add_features does not provide, or of the wrong kind."""
 
 
+def to_columns(records: Sequence[Mapping[str, Any]]) -> Columns:
+    """Validated records (dicts of the input fields) as the columns add_features takes."""
+    columns: Columns = {}
+    for name in INPUT_FIELDS:
+        column = np.empty(len(records), dtype=object)
+        column[:] = [record[name] for record in records]
+        columns[name] = column
+    return columns
+
+
+def is_missing(column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Where a column of values has None."""
+    missing: npt.NDArray[np.bool_] = np.equal(column, _NONE)
+    return missing
+
+
 def model_inputs(
-    records: Sequence[Mapping[str, Any]], numeric: Sequence[str], categorical: Sequence[str]
+    columns: Mapping[str, npt.NDArray[Any]], numeric: Sequence[str], categorical: Sequence[str]
 ) -> ModelInputs:
     """The pipeline's input columns: numbers as floats (NaN = missing), categories as strings.
 
-    Training and serving both build their inputs here, from the same add_features.
+    Training, serving and batch scoring all build their inputs here, from the same add_features.
     """
-    rows = [add_features(record) for record in records]
-    columns: ModelInputs = {}
+    features = add_features(columns)
+    inputs: ModelInputs = {}
     try:
         for name in numeric:
-            values = [np.nan if row[name] is None else row[name] for row in rows]
-            columns[name] = np.array(values, dtype=np.float64)
+            values = features[name]
+            inputs[name] = np.where(is_missing(values), np.nan, values).astype(np.float64)
         for name in categorical:
-            labels = [MISSING if row[name] is None else str(row[name]) for row in rows]
-            columns[name] = np.array(labels, dtype=object)
+            values = np.where(is_missing(features[name]), MISSING, features[name])
+            # ONNX takes text as str objects; anything else (a class number, say) becomes text.
+            inputs[name] = values if set(map(type, values)) <= {str} else values.astype(str)
     except KeyError as error:
         raise FeatureError(
             f"feature {error.args[0]!r} is neither a field of InputRecord nor added by "
@@ -60,19 +80,20 @@ def model_inputs(
             f"numeric feature {name!r} has a value that is not a number ({error}); "
             "list it under features.categorical in config.yml"
         ) from error
-    return columns
+    return inputs
 
 
 def validate_records(
-    records: Sequence[Mapping[str, Any] | BaseModel],
+    records: Sequence[Mapping[str, Any] | BaseModel], context: dict[str, Any] | None = None
 ) -> tuple[list[int], list[dict[str, Any]], list[RecordError]]:
     """Validate the whole batch in one call: (valid indexes, their clean values, errors).
 
     InputRecord instances (an API has validated them already) pass through without a second check.
+    The context {"from_text": True} says the values were read from text (record_base.py).
     """
     records = list(records)
     try:
-        clean = RECORD_LIST.validate_python(records)
+        clean = RECORD_LIST.validate_python(records, context=context)
         return list(range(len(records))), RECORD_LIST.dump_python(clean), []
     except ValidationError as error:
         errors = [
@@ -85,7 +106,7 @@ def validate_records(
         ]
     bad = {error.index for error in errors}
     good = [index for index in range(len(records)) if index not in bad]
-    clean = RECORD_LIST.validate_python([records[index] for index in good])
+    clean = RECORD_LIST.validate_python([records[index] for index in good], context=context)
     return good, RECORD_LIST.dump_python(clean), errors
 
 
@@ -106,22 +127,27 @@ def load_model() -> ModelMetadata:
     return metadata
 
 
-def session_feed(columns: ModelInputs) -> ModelInputs:
+def session_feed(inputs: ModelInputs) -> ModelInputs:
     """ONNX takes (n, 1) columns: numbers as float32, categories as strings."""
     return {
-        name: (values if values.dtype == object else values.astype(np.float32)).reshape(-1, 1)
-        for name, values in columns.items()
+        name: (values if values.dtype.kind in "OU" else values.astype(np.float32)).reshape(-1, 1)
+        for name, values in inputs.items()
     }
 
 
-def predict_proba(clean: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
-    """Class probabilities of records that passed the schema, in the model's class order."""
+def class_scores(columns: Columns) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """The predicted class names of valid records' columns, and the probabilities in CLASSES order.
+
+    The label is the most probable class; the probabilities are listed as config.yml lists them.
+    """
     metadata = load_model()
     features = metadata.features
-    columns = model_inputs(clean, features.numeric, features.categorical)
-    (probabilities,) = load_session().run([ONNX_PROBABILITIES], session_feed(columns))
-    result: npt.NDArray[np.float32] = probabilities
-    return result
+    inputs = model_inputs(columns, features.numeric, features.categorical)
+    (scores,) = load_session().run([ONNX_PROBABILITIES], session_feed(inputs))
+    winners = [metadata.classes[column] for column in scores.argmax(axis=1).tolist()]
+    order = [metadata.classes.index(name) for name in CLASSES]
+    probabilities: npt.NDArray[np.float32] = scores[:, order]
+    return winners, probabilities
 
 
 def make_prediction(records: Sequence[Mapping[str, Any] | BaseModel]) -> PredictionResult:
@@ -130,13 +156,8 @@ def make_prediction(records: Sequence[Mapping[str, Any] | BaseModel]) -> Predict
     probabilities: list[dict[str, float] | None] = [None] * len(records)
     indexes, clean, errors = validate_records(records)
     if clean:
-        model_classes = load_model().classes
-        scores = predict_proba(clean)
-        # The label is the most probable class; the probabilities are listed as config.yml does.
-        winners = [model_classes[column] for column in scores.argmax(axis=1).tolist()]
-        order = [model_classes.index(name) for name in CLASSES]
-        rows = scores[:, order].tolist()
-        for index, winner, row in zip(indexes, winners, rows, strict=True):
+        winners, scores = class_scores(to_columns(clean))
+        for index, winner, row in zip(indexes, winners, scores.tolist(), strict=True):
             labels[index] = winner
             probabilities[index] = dict(zip(CLASSES, row, strict=True))
     # Our own values, of the right types already: no need to validate them again.

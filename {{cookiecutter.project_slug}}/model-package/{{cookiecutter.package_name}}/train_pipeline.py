@@ -49,7 +49,7 @@ from .config import (
 from .data import load_dataset, sha256_of, to_records
 from .persistence import ModelNotTrainedError, load_metadata, load_pipeline, save_model
 from .pipeline import build_pipeline, resolve_estimator, to_onnx
-from .predict import model_inputs
+from .predict import model_inputs, to_columns
 from .schemas import INPUT_FIELDS, FeatureLists, HoldoutMetrics, ModelMetadata
 
 CALIBRATION_BINS = 10
@@ -69,7 +69,7 @@ class Part:
     def inputs(self, config: Config = config) -> pd.DataFrame:
         """The pipeline's input columns, built as serving builds them."""
         numeric, categorical = config.features.numeric, config.features.categorical
-        return pd.DataFrame(model_inputs(self.records, numeric, categorical))
+        return pd.DataFrame(model_inputs(to_columns(self.records), numeric, categorical))
 
     def write(self, path: Path) -> None:
         lines = (

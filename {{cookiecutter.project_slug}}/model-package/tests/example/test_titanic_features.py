@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.config import config
-from {{ cookiecutter.package_name }}.features import (
-    deck_from_cabin,
-    family_size,
-    title_from_name,
-)
-from {{ cookiecutter.package_name }}.predict import MISSING, model_inputs
+from {{ cookiecutter.package_name }}.features import decks, family_size, titles
+from {{ cookiecutter.package_name }}.predict import MISSING, model_inputs, to_columns
 
 
 @pytest.mark.parametrize(
@@ -28,29 +24,28 @@ from {{ cookiecutter.package_name }}.predict import MISSING, model_inputs
         ("Cher", None),
     ],
 )
-def test_title_from_name(name: str, title: str | None) -> None:
-    assert title_from_name(name) == title
+def test_titles(name: str, title: str | None) -> None:
+    assert titles(np.array([name], dtype=object)).tolist() == [title]
 
 
 @pytest.mark.parametrize(
-    ("cabin", "deck"), [("C85", "C"), (" b57 B59", "B"), ("", None), (None, None)]
+    ("cabin", "deck"), [("C85", "C"), (" b57 B59", "B"), ("", None), ("  ", None), (None, None)]
 )
-def test_deck_from_cabin(cabin: str | None, deck: str | None) -> None:
-    assert deck_from_cabin(cabin) == deck
+def test_decks(cabin: str | None, deck: str | None) -> None:
+    assert decks(np.array([cabin], dtype=object)).tolist() == [deck]
 
 
 def test_family_size_counts_the_passenger() -> None:
-    assert family_size(0, 0) == 1
-    assert family_size(1, 2) == 4
+    assert family_size(np.array([0, 1]), np.array([0, 2])).tolist() == [1, 4]
 
 
 def test_model_inputs_types_and_missing_values(example: dict[str, object]) -> None:
     blank = {**example, "age": None, "cabin": None, "embarked": None}
     numeric, categorical = ["age", "family_size"], ["pclass", "deck", "embarked"]
-    columns = model_inputs([example, blank], numeric, categorical)
+    columns = model_inputs(to_columns([example, blank]), numeric, categorical)
     assert list(columns) == numeric + categorical
     assert all(columns[name].dtype == np.float64 for name in numeric)
-    assert all(columns[name].dtype == object for name in categorical)
+    assert all(isinstance(value, str) for name in categorical for value in columns[name])
     assert math.isnan(columns["age"][1])
     assert columns["deck"].tolist() == ["B", MISSING]
     assert columns["embarked"].tolist() == ["S", MISSING]
