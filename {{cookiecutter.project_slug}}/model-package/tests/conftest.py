@@ -3,6 +3,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from batch_reference import hostile_rows
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
@@ -18,6 +19,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("=", "model report")
         for line in REPORT:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def report() -> list[str]:
+    """Append a line to print it at the end of the run."""
+    return REPORT
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +48,12 @@ def holdout(prepared: Path) -> Part:
 @pytest.fixture
 def example() -> dict[str, Any]:
     return dict(EXAMPLE_RECORD)
+
+
+@pytest.fixture(scope="session")
+def table(holdout: Part, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the batch tests score: the holdout and hostile rows, as Parquet (typed columns)."""
+    frame = pd.DataFrame([*holdout.records, *hostile_rows()])
+    path = tmp_path_factory.mktemp("table") / "table.parquet"
+    frame.to_parquet(path, index=False)
+    return path

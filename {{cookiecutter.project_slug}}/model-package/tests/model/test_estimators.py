@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPORT
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import ModelConfig, config
@@ -25,7 +24,7 @@ BOUNDARY = 1e-4
 
 @pytest.mark.parametrize("estimator", list(ESTIMATORS))
 def test_onnx_matches_scikit_learn_on_the_holdout(
-    estimator: str, prepared: Path, holdout: Part, tmp_path: Path
+    estimator: str, prepared: Path, holdout: Part, tmp_path: Path, report: list[str]
 ) -> None:
     configured = estimator == config.model.estimator
     model = config.model if configured else ModelConfig(estimator=estimator)
@@ -45,7 +44,7 @@ def test_onnx_matches_scikit_learn_on_the_holdout(
     served_labels = np.asarray(metadata.classes)[served.argmax(axis=1)]
     disagree = served_labels != pipeline.predict(x_holdout)
     assert not (disagree & ~at_boundary).any()
-    REPORT.append(
+    report.append(
         f"{estimator}: ROC AUC {metadata.metrics.roc_auc:.4f}, accuracy "
         f"{metadata.metrics.accuracy:.4f}; ONNX parity on {len(x_holdout)} holdout rows: max "
         f"|dp| {difference:.1e}, {int(at_boundary.sum())} at the decision boundary, "

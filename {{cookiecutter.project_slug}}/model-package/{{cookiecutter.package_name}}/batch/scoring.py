@@ -1,0 +1,213 @@
+"""score_frame: one piece of a table in, its scores out; every engine scores with it."""
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import Annotated, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+from pydantic import TypeAdapter, ValidationError
+
+from .._version import __version__
+from ..config import config
+from ..input_schema import InputRecord
+from ..predict import (
+    CLASSES,
+    Columns,
+    class_scores,
+    is_missing,
+    to_columns,
+    validate_records,
+)
+from ..record_base import InputRecordBase, expected_kind, refusal
+from ..schemas import INPUT_FIELDS, RecordError
+
+ROW = "row"  # the output's key when the input has none: the input's row number, from 0
+LABEL = "label"
+MODEL_VERSION = "model_version"
+ERROR = "error"
+REQUIRED_FIELDS = tuple(
+    name for name, field in InputRecord.model_fields.items() if field.is_required()
+)
+# Cells of a text file (CSV) that mean "missing", as in training: empty ones and config.yml's.
+MISSING_TEXT = ("", *config.data.missing_values)
+FROM_TEXT = {"from_text": True}
+
+
+class BatchInputError(ValueError):
+    """The input cannot be scored at all; the message says which file and what is wrong."""
+
+
+def probability_column(name: str) -> str:
+    """'did not survive' -> 'probability_did_not_survive': a column name every engine accepts."""
+    return "probability_" + re.sub(r"\W+", "_", name).strip("_")
+
+
+PROBABILITY_COLUMNS = tuple(probability_column(name) for name in CLASSES)
+
+
+def output_schema(key: str | None = None, key_type: pa.DataType | None = None) -> pa.Schema:
+    """The columns every engine writes: the key (or row number), the scores and any error."""
+    if len(set(PROBABILITY_COLUMNS)) < len(CLASSES):
+        raise BatchInputError(
+            f"the class names {list(CLASSES)} give the same column names "
+            f"{list(PROBABILITY_COLUMNS)}; rename the classes in config.yml"
+        )
+    return pa.schema(
+        [
+            (key or ROW, key_type or pa.int64()),
+            (LABEL, pa.string()),
+            *((column, pa.float32()) for column in PROBABILITY_COLUMNS),
+            (MODEL_VERSION, pa.string()),
+            (ERROR, pa.string()),
+        ]
+    )
+
+
+def check_columns(columns: Sequence[str], source: str, key: str | None) -> list[str]:
+    """The input columns score_frame reads; fails before any work when one it needs is missing."""
+    wanted = [*REQUIRED_FIELDS, *([key] if key else [])]
+    if missing := [name for name in wanted if name not in columns]:
+        raise BatchInputError(
+            f"{source}: missing required columns {missing} (it has {list(columns)}); "
+            "the input record's fields are in input_schema.py"
+        )
+    if key and key in output_schema().names[1:]:
+        raise BatchInputError(f"--key {key!r} is the name of an output column; rename it")
+    return [*(name for name in INPUT_FIELDS if name in columns), *([key] if key else [])]
+
+
+def _own_validators() -> bool:
+    """Whether InputRecord adds validators or serializers the column checks would not run."""
+    mine, base = InputRecord.__pydantic_decorators__, InputRecordBase.__pydantic_decorators__
+    groups = (
+        *("validators", "field_validators", "root_validators", "model_validators"),
+        *("field_serializers", "model_serializers", "computed_fields"),
+    )
+    return any(set(getattr(mine, group)) - set(getattr(base, group)) for group in groups)
+
+
+# A record class with validators of its own is validated record by record: slower, never wrong.
+RECORD_BY_RECORD = _own_validators()
+
+
+@cache
+def _column_adapter(name: str) -> TypeAdapter[list[Any]]:
+    """Validates a whole column against one field: its type and constraints, in pydantic-core."""
+    field = InputRecord.model_fields[name]
+    return TypeAdapter(list[Annotated[field.annotation, field]])  # type: ignore[name-defined]
+
+
+def _raw_column(frame: pd.DataFrame, name: str, from_text: bool) -> npt.NDArray[Any]:
+    """A column's values as Python objects, None where missing; text parsed where numbers belong."""
+    field = InputRecord.model_fields[name]
+    if name not in frame:  # an optional field: its default, as a record without it gets
+        values = np.empty(len(frame), dtype=object)
+        values[:] = [field.get_default(call_default_factory=True)] * len(frame)
+        return values
+    series = frame[name]
+    values = series.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(values)
+    if from_text:
+        missing |= series.isin(MISSING_TEXT).to_numpy()
+    values[missing] = None
+    if from_text and expected_kind(field.annotation) == "number":
+        parsed = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=object)
+        # What does not parse stays text, for the record check to name.
+        values = np.where(pd.isna(parsed), values, parsed)
+    return values
+
+
+def _refused(values: npt.NDArray[Any], kind: str | None, dtype: Any) -> npt.NDArray[np.bool_]:
+    """Where a value is a coercion InputRecordBase refuses, e.g. true or "3" for a number."""
+    flagged = np.zeros(len(values), dtype=bool)
+    present = np.flatnonzero(~is_missing(values))
+    if kind is None or not len(present):
+        return flagged
+    if dtype != np.dtype(
+        object
+    ):  # a typed column: one Python type throughout, one check answers for all
+        flagged[present] = refusal(kind, values[present[0]]) is not None
+        return flagged
+    flagged[present] = [refusal(kind, value) is not None for value in values[present]]
+    return flagged
+
+
+def _validated_columns(
+    frame: pd.DataFrame, from_text: bool
+) -> tuple[Columns, npt.NDArray[np.bool_], dict[str, npt.NDArray[Any]]]:
+    """(clean columns of the rows that pass, where rows were flagged, the raw columns)."""
+    raw = {name: _raw_column(frame, name, from_text) for name in INPUT_FIELDS}
+    flagged = np.full(len(frame), RECORD_BY_RECORD, dtype=bool)
+    clean: dict[str, list[Any] | None] = {}
+    for name, values in raw.items():
+        if RECORD_BY_RECORD:
+            break
+        if not from_text and name in frame:
+            kind = expected_kind(InputRecord.model_fields[name].annotation)
+            flagged |= _refused(values, kind, frame[name].dtype)
+        try:
+            clean[name] = _column_adapter(name).validate_python(values.tolist())
+        except ValidationError as error:
+            clean[name] = None
+            flagged[sorted({int(item["loc"][0]) for item in error.errors()})] = True
+    passed = np.flatnonzero(~flagged)
+    columns: Columns = {}
+    for name, checked in clean.items():
+        if checked is None:  # the column had errors: validate it again without the flagged rows
+            checked = _column_adapter(name).validate_python(raw[name][passed].tolist())
+        elif len(passed) < len(frame):
+            checked = [checked[row] for row in passed.tolist()]
+        columns[name] = np.empty(len(passed), dtype=object)
+        columns[name][:] = checked
+    return columns, flagged, raw
+
+
+def score_frame(
+    frame: pd.DataFrame, from_text: bool, key: str | None = None, first_row: int = 0
+) -> pd.DataFrame:
+    """Scores of a piece of a table, one output row per input row (output_schema's columns).
+
+    from_text: the frame was read from text (CSV), every cell a string, as training reads it.
+    key: the input column to copy to the output; without one, the rows are numbered from
+    first_row, the position of the frame's first row in the whole input.
+    """
+    n = len(frame)
+    labels = np.full(n, None, dtype=object)
+    probabilities = np.full((n, len(CLASSES)), np.nan, dtype=np.float32)
+    errors = np.full(n, None, dtype=object)
+    columns, flagged, raw = _validated_columns(frame, from_text)
+    passed = np.flatnonzero(~flagged)
+    if len(passed):
+        labels[passed], probabilities[passed] = class_scores(columns)
+    if flagged.any():  # make_prediction's own validation decides these rows, and names errors
+        rows = np.flatnonzero(flagged)
+        given = [name for name in INPUT_FIELDS if name in frame]
+        records = [{name: raw[name][row] for name in given} for row in rows.tolist()]
+        valid, clean, record_errors = validate_records(records, FROM_TEXT if from_text else None)
+        if valid:
+            labels[rows[valid]], probabilities[rows[valid]] = class_scores(to_columns(clean))
+        errors[rows] = _error_texts(len(rows), record_errors)
+    keys = frame[key].to_numpy() if key else np.arange(first_row, first_row + n, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            key or ROW: keys,
+            LABEL: pd.Series(labels, dtype=object),
+            **dict(zip(PROBABILITY_COLUMNS, probabilities.T, strict=True)),
+            MODEL_VERSION: pd.Series([__version__] * n, dtype=object),
+            ERROR: pd.Series(errors, dtype=object),
+        },
+        index=frame.index,
+    )
+
+
+def _error_texts(count: int, errors: list[RecordError]) -> list[str | None]:
+    """Each record's errors as one text: 'age: Input should be ...; fare: ...'."""
+    texts: list[list[str]] = [[] for _ in range(count)]
+    for error in errors:
+        text = f"{error.field}: {error.message}" if error.field else error.message
+        texts[error.index].append(text)
+    return ["; ".join(parts) or None for parts in texts]
