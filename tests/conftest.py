@@ -40,13 +40,14 @@ def run(
 REQUIRE_SYSTEM_PROGRAMS = os.environ.get("REQUIRE_SYSTEM_PROGRAMS") == "1"
 
 
-def system_program(name: str) -> bool:
+def system_program(name: str, package: str | None = None) -> bool:
     """Whether a system program is on PATH; a missing one fails when CI requires it."""
     if shutil.which(name):
         return True
+    install = f"apt-get install {package or name}"
     if REQUIRE_SYSTEM_PROGRAMS:
-        pytest.fail(f"{name} is not installed; .ci/run installs it (apt-get install {name})")
-    print(f"{name} is not installed (apt-get install {name}): the part that needs it is skipped")
+        pytest.fail(f"{name} is not installed; CI machines have it ({install})")
+    print(f"{name} is not installed ({install}): the part that needs it is skipped")
     return False
 
 

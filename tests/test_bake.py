@@ -23,6 +23,7 @@ EXPECTED_FILES = {
     "model-package/pyproject.toml",
     "model-package/tox.ini",
     "model-package/scripts/bench_batch.py",
+    "model-package/scripts/score_on_spark.py",
     "model-package/tests/conftest.py",
     "model-package/tests/batch_reference.py",
     "model-package/tests/batch/test_batch.py",

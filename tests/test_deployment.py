@@ -44,7 +44,13 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
 
     config = circleci(project)
     jobs = config["jobs"]
-    assert set(jobs) == {"test_model", "publish_model", "test_api", "deploy_api"}
+    assert set(jobs) == {
+        "test_model",
+        "test_batch_engines",
+        "publish_model",
+        "test_api",
+        "deploy_api",
+    }
     python_version = context.get("python_version", "3.11")
     assert config["executors"]["python"]["docker"][0]["image"] == f"cimg/python:{python_version}"
 
@@ -71,7 +77,8 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
     assert deploy["filters"] == {"branches": {"only": branch}}
 
     publish = options_of("release-model", "publish_model")
-    assert publish["requires"] == ["test_model"]
+    assert publish["requires"] == ["test_model", "test_batch_engines"]
+    assert options_of("release-model", "test_batch_engines")["filters"] == publish["filters"]
     assert publish["filters"]["branches"] == {"ignore": "/.*/"}
     assert publish["filters"]["tags"]["only"].startswith("/^model-v")
     assert options_of("release-model", "test_model")["filters"] == publish["filters"]

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -236,16 +236,23 @@ def run_dask(
     input_schema, from_text = inspect_input(source)
     columns = check_columns(input_schema.names, str(source), key)
     schema = output_schema(key, _key_type(input_schema, key))
-    if from_text:
-        table = dd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False)[columns]
-    else:
-        table = dd.read_parquet(source, columns=columns)
-    cluster = None
-    if not scheduler:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
-    with Client(scheduler or cluster) as client, replacing(output, overwrite) as temporary:
+    with ExitStack() as stack:
+        cluster = None
+        if not scheduler:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
+            stack.enter_context(cluster)
+        client = stack.enter_context(Client(scheduler or cluster))
+        temporary = stack.enter_context(replacing(output, overwrite))
         logger.info("Dask dashboard: {}", client.dashboard_link)
-        parts = table.to_delayed()
+        if from_text:
+            table = dd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False)
+        else:
+            table = dd.read_parquet(source, columns=columns, split_row_groups=True)
+        # At least two partitions per worker, or a file of one row group would keep one busy.
+        workers = max(len(client.scheduler_info()["workers"]), 1)
+        if table.npartitions < 2 * workers:
+            table = table.repartition(npartitions=2 * workers)
+        parts = table[columns].to_delayed()
         # Row numbers continue across partitions: each starts where the ones before it end.
         lengths = dask.compute(*(dask.delayed(len)(part) for part in parts)) if not key else []
         starts = np.concatenate([[0], np.cumsum(lengths)]).astype(int).tolist()
@@ -258,8 +265,6 @@ def run_dask(
             temporary, schema=schema, write_index=False
         )
         written = pd.read_parquet(temporary, columns=[ERROR])
-    if cluster is not None:
-        cluster.close()
     return len(written), int(written[ERROR].notna().sum())
 
 
@@ -303,6 +308,10 @@ def run_spark(
             )
             sizes = [counts.get(part, 0) for part in range(max(counts, default=0) + 1)]
             offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        # Every core busy, even on a file of one row group; each row keeps its own id.
+        parallelism = spark.sparkContext.defaultParallelism
+        if table.rdd.getNumPartitions() < parallelism:
+            table = table.repartition(parallelism)
 
         def score(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             for frame in frames:

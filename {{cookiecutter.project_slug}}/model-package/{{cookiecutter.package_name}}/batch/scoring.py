@@ -18,7 +18,6 @@ from ..predict import (
     CLASSES,
     Columns,
     class_scores,
-    is_missing,
     to_columns,
     validate_records,
 )
@@ -109,8 +108,8 @@ def _raw_column(frame: pd.DataFrame, name: str, from_text: bool) -> npt.NDArray[
         values[:] = [field.get_default(call_default_factory=True)] * len(frame)
         return values
     series = frame[name]
+    missing = series.isna().to_numpy()
     values = series.to_numpy(dtype=object, copy=True)
-    missing = pd.isna(values)
     if from_text:
         missing |= series.isin(MISSING_TEXT).to_numpy()
     values[missing] = None
@@ -121,19 +120,31 @@ def _raw_column(frame: pd.DataFrame, name: str, from_text: bool) -> npt.NDArray[
     return values
 
 
-def _refused(values: npt.NDArray[Any], kind: str | None, dtype: Any) -> npt.NDArray[np.bool_]:
-    """Where a value is a coercion InputRecordBase refuses, e.g. true or "3" for a number."""
+def _refused(
+    series: pd.Series, values: npt.NDArray[Any], kind: str | None
+) -> npt.NDArray[np.bool_]:
+    """Where a value is a coercion InputRecordBase refuses, e.g. true or "3" for a number.
+
+    A refusal depends on the value's type alone, so it is decided once per type in the column.
+    """
     flagged = np.zeros(len(values), dtype=bool)
-    present = np.flatnonzero(~is_missing(values))
+    present = np.flatnonzero(series.notna().to_numpy())
     if kind is None or not len(present):
         return flagged
-    if dtype != np.dtype(
-        object
-    ):  # a typed column: one Python type throughout, one check answers for all
-        flagged[present] = refusal(kind, values[present[0]]) is not None
-        return flagged
-    flagged[present] = [refusal(kind, value) is not None for value in values[present]]
+    typed = series.dtype != np.dtype(object)  # a typed column holds one Python type throughout
+    samples = values[present[:1]] if typed else values[present]
+    types = set(map(type, samples))
+    refused = {value_type for value_type in types if _refuses(kind, value_type, samples)}
+    if refused and typed:
+        flagged[present] = True
+    elif refused:
+        flagged[present] = [type(value) in refused for value in samples]
     return flagged
+
+
+def _refuses(kind: str, value_type: type, samples: npt.NDArray[Any]) -> bool:
+    """Whether InputRecordBase refuses values of `value_type` (the first in samples decides)."""
+    return refusal(kind, next(value for value in samples if type(value) is value_type)) is not None
 
 
 def _validated_columns(
@@ -148,7 +159,7 @@ def _validated_columns(
             break
         if not from_text and name in frame:
             kind = expected_kind(InputRecord.model_fields[name].annotation)
-            flagged |= _refused(values, kind, frame[name].dtype)
+            flagged |= _refused(frame[name], values, kind)
         try:
             clean[name] = _column_adapter(name).validate_python(values.tolist())
         except ValidationError as error:
@@ -197,10 +208,9 @@ def score_frame(
             key or ROW: keys,
             LABEL: pd.Series(labels, dtype=object),
             **dict(zip(PROBABILITY_COLUMNS, probabilities.T, strict=True)),
-            MODEL_VERSION: pd.Series([__version__] * n, dtype=object),
+            MODEL_VERSION: pd.Series(np.full(n, __version__, dtype=object), dtype=object),
             ERROR: pd.Series(errors, dtype=object),
-        },
-        index=frame.index,
+        }
     )
 
 
