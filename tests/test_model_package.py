@@ -40,3 +40,26 @@ def test_wheel_predicts_from_a_clean_environment(model_wheel: Path, tmp_path: Pa
     assert output["metrics"]["roc_auc"] >= 0.84
     assert output["metrics"]["accuracy"] >= 0.75
     print(f"holdout metrics of {DEFAULTS['distribution_name']}: {output['metrics']}")
+
+
+BATCH_SUMMARY = """
+import sys
+import pyarrow.parquet as pq
+scores = pq.read_table(sys.argv[1]).to_pydict()
+print(len(scores["row"]), sum(error is not None for error in scores["error"]), sorted(scores)[:3])
+"""
+
+
+def test_batch_scorer_runs_from_the_wheel_with_its_extra(
+    model_wheel: Path, baked_project: Path, tmp_path: Path
+) -> None:
+    """The README's batch command, in a clean environment of the wheel and its [batch] extra."""
+    venv = make_venv(tmp_path / "venv", f"{model_wheel}[batch]")
+    package = DEFAULTS["package_name"]
+    data = baked_project / "model-package" / package / "datasets" / "titanic3.csv"
+    command = f"{DEFAULTS['distribution_name']}-batch"
+    scorer = venv / "bin" / command
+    done = run([scorer, data, tmp_path / "scores.parquet"], cwd=tmp_path)
+    assert "Scored 1,309 rows (0 invalid)" in done.stderr
+    summary = run([python_in(venv), "-c", BATCH_SUMMARY, tmp_path / "scores.parquet"], cwd=tmp_path)
+    assert summary.stdout.split()[:2] == ["1309", "0"]

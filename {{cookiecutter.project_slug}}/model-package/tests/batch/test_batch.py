@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from batch_reference import assert_same_scores, cells, expected_scores
 
@@ -101,6 +103,63 @@ def test_a_key_column_is_kept(table: Path, tmp_path: Path) -> None:
     assert scored["customer_id"].tolist() == keyed["customer_id"].tolist()
     reference = make_prediction(to_records(frame))
     assert cells(scored[LABEL]) == reference.labels
+
+
+def test_a_key_keeps_its_exact_values_even_with_gaps(table: Path, tmp_path: Path) -> None:
+    frame = pd.read_parquet(table).head(3)
+    keys = pa.array([2**60 + 1, None, 2**60 + 3], type=pa.int64())
+    keyed = pa.Table.from_pandas(frame, preserve_index=False).append_column("id", keys)
+    pq.write_table(keyed, tmp_path / "keyed.parquet")
+    run_local(tmp_path / "keyed.parquet", tmp_path / "scores.parquet", "id", 100_000, 1, False)
+    assert pq.read_table(tmp_path / "scores.parquet").column("id").to_pylist() == keys.to_pylist()
+
+
+def test_a_key_may_be_an_input_field_of_a_csv(table: Path, tmp_path: Path) -> None:
+    key = REQUIRED[0]
+    pd.read_parquet(table).head(5).to_csv(tmp_path / "table.csv", index=False)
+    run_local(tmp_path / "table.csv", tmp_path / "scores.parquet", key, 100_000, 1, False)
+    scored = pd.read_parquet(tmp_path / "scores.parquet")
+    assert list(scored.columns[:2]) == [key, LABEL]
+    assert len(scored) == 5
+
+
+def test_a_folder_of_parquet_files_needs_a_key(table: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = pd.read_parquet(table).assign(id=lambda rows: range(len(rows)))
+    for part, start in enumerate(range(0, len(frame), 100)):
+        frame.iloc[start : start + 100].to_parquet(folder / f"part.{part}.parquet")
+    with pytest.raises(BatchInputError, match="give --key COLUMN"):
+        run_local(folder, tmp_path / "scores.parquet", None, 100_000, 1, False)
+    run_local(folder, tmp_path / "scores.parquet", "id", 64, 1, False)
+    scored = pd.read_parquet(tmp_path / "scores.parquet").sort_values("id", ignore_index=True)
+    expected = expected_scores(table)
+    assert scored["id"].tolist() == expected[ROW].tolist()
+    assert cells(scored[ERROR]) == cells(expected[ERROR])
+
+
+def test_a_header_only_csv_gives_an_empty_output(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text(",".join(InputRecord.model_fields) + "\n")
+    rows = run_local(tmp_path / "empty.csv", tmp_path / "scores.parquet", None, 100_000, 1, False)
+    assert rows == (0, 0)
+    assert pq.read_table(tmp_path / "scores.parquet").num_rows == 0
+
+
+def test_a_malformed_csv_is_named_and_nothing_is_written(table: Path, tmp_path: Path) -> None:
+    pd.read_parquet(table).head(5).to_csv(tmp_path / "table.csv", index=False)
+    with (tmp_path / "table.csv").open("a") as text:
+        text.write("just,two\n")
+    with pytest.raises(BatchInputError, match="cannot be read: CSV parse error"):
+        run_local(tmp_path / "table.csv", tmp_path / "scores.parquet", None, 100_000, 1, False)
+    assert not (tmp_path / "scores.parquet").exists()
+
+
+def test_overwrite_never_removes_a_folder_of_other_files(table: Path, tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "notes.txt").write_text("keep me")
+    with pytest.raises(BatchInputError, match="--overwrite never removes it"):
+        run_local(table, tmp_path / "reports", None, 100_000, 1, True)
+    assert (tmp_path / "reports" / "notes.txt").read_text() == "keep me"
 
 
 def test_a_missing_required_column_fails_before_any_work(table: Path, tmp_path: Path) -> None:

@@ -1,6 +1,4 @@
-"""Batch scoring of whole tables, on one machine, Dask or Spark.
-
-    python -m {{ cookiecutter.package_name }}.batch INPUT OUTPUT [--engine ENGINE]
+"""Batch scoring of whole tables, on one machine, Dask or Spark (the command: __main__.py).
 
 Every engine (local, Dask, Spark) hands its pieces of the table to `score_frame`, so the three
 score alike. It validates a table column by column with the fields of InputRecord (one pydantic

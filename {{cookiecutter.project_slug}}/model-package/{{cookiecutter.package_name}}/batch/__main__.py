@@ -11,16 +11,18 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from loguru import logger
 
 from .._version import __version__
 from ..persistence import ModelNotTrainedError
-from ..predict import ModelMismatchError, load_model
+from ..predict import FeatureError, ModelMismatchError, load_model
 
 CHUNK_ROWS = 100_000
 EXTRAS = {"local": "batch", "dask": "dask", "spark": "spark"}  # pyproject.toml
+ENGINE_MODULES = {"pandas", "pyarrow", "dask", "distributed", "pyspark"}
 
 
 def main(arguments: Sequence[str] | None = None) -> None:
@@ -51,6 +53,8 @@ def main(arguments: Sequence[str] | None = None) -> None:
         from .engines import run_dask, run_local, run_spark
         from .scoring import BatchInputError
     except ImportError as error:
+        if (error.name or "").partition(".")[0] not in ENGINE_MODULES:
+            raise
         logger.error("Batch scoring needs the [{}] extra: {}", EXTRAS[options.engine], error)
         sys.exit(2)
     try:
@@ -76,10 +80,15 @@ def main(arguments: Sequence[str] | None = None) -> None:
             rows, invalid = run_spark(
                 options.input, options.output, options.key, options.master, options.overwrite
             )
-    except (BatchInputError, ModelNotTrainedError, ModelMismatchError) as error:
+    except (BatchInputError, FeatureError, ModelNotTrainedError, ModelMismatchError) as error:
         logger.error("Batch scoring failed: {}", error)
         sys.exit(2)
+    except BrokenProcessPool as error:
+        logger.error("Batch scoring failed: a worker process died ({}); out of memory?", error)
+        sys.exit(2)
     except ImportError as error:
+        if (error.name or "").partition(".")[0] not in ENGINE_MODULES:
+            raise
         logger.error("Batch scoring needs the [{}] extra: {}", EXTRAS[options.engine], error)
         sys.exit(2)
     seconds = time.perf_counter() - started

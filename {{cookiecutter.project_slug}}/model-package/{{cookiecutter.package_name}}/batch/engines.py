@@ -54,9 +54,19 @@ def inspect_input(source: Path) -> tuple[pa.Schema, bool]:
         if from_text:
             header = pyarrow.csv.open_csv(source).schema.names
             return pa.schema([(name, pa.string()) for name in header]), True
+        if source.is_dir():
+            _check_parts(source)
         return pyarrow.dataset.dataset(source, format="parquet").schema, False
     except (pa.ArrowInvalid, OSError) as error:
         raise BatchInputError(f"{source}: cannot be read: {error}") from error
+
+
+def _check_parts(folder: Path) -> None:
+    """Every Parquet file of a folder has the first one's columns: found now, not mid-job."""
+    files = sorted(pyarrow.dataset.dataset(folder, format="parquet").files)
+    names = [set(pyarrow.parquet.read_schema(file).names) for file in files]
+    if odd := [file for file, columns in zip(files, names, strict=True) if columns != names[0]]:
+        raise BatchInputError(f"{folder}: {odd[0]} has other columns than {files[0]}")
 
 
 def read_batches(
@@ -72,11 +82,14 @@ def read_batches(
         )
         read = pyarrow.csv.ReadOptions(block_size=16 << 20)
         buffered: list[pa.RecordBatch] = []
-        for batch in pyarrow.csv.open_csv(source, read_options=read, convert_options=convert):
-            buffered.append(batch)
-            if sum(part.num_rows for part in buffered) >= rows:
-                yield from _joined(buffered, rows)
-                buffered = []
+        try:
+            for batch in pyarrow.csv.open_csv(source, read_options=read, convert_options=convert):
+                buffered.append(batch)
+                if sum(part.num_rows for part in buffered) >= rows:
+                    yield from _joined(buffered, rows)
+                    buffered = []
+        except pa.ArrowInvalid as error:  # a ragged line or bytes that are not UTF-8
+            raise BatchInputError(f"{source}: cannot be read: {error}") from error
         yield from _joined(buffered, rows)
         return
     files = sorted(pyarrow.dataset.dataset(source, format="parquet").files)
@@ -97,6 +110,8 @@ def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
     """A temporary path beside OUTPUT that replaces OUTPUT once the block succeeds."""
     if output.exists() and not overwrite:
         raise BatchInputError(f"{output} exists; pass --overwrite to replace it")
+    if output.is_dir() and not _earlier_output(output):
+        raise BatchInputError(f"{output} is a folder of other files; --overwrite never removes it")
     if not output.parent.is_dir():
         raise BatchInputError(f"{output.parent}: no such folder for the output")
     temporary = output.with_name(f".{output.name}.partial-{os.getpid()}")
@@ -114,6 +129,23 @@ def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
             temporary.unlink(missing_ok=True)
 
 
+def need_key_for_folder(source: str | Path, key: str | None) -> None:
+    """A folder of files has no one row order that every engine agrees on: rows need a key."""
+    if not key and not Path(str(source)).suffix:
+        raise BatchInputError(
+            f"{source}: a folder's rows have no single order to number them by; "
+            "give --key COLUMN, a column that identifies each row"
+        )
+
+
+def _earlier_output(folder: Path) -> bool:
+    """Whether a folder holds only what Dask or Spark write: Parquet parts and marker files."""
+    return all(
+        entry.is_file() and (entry.suffix == ".parquet" or entry.name.startswith(("_", ".")))
+        for entry in folder.iterdir()
+    )
+
+
 def _key_type(schema: pa.Schema, key: str | None) -> pa.DataType:
     return schema.field(key).type if key else pa.int64()
 
@@ -126,7 +158,11 @@ def _score_batch(
     schema: pa.Schema,
 ) -> pa.Table:
     scored = score_frame(batch.to_pandas(), from_text, key, first_row)
-    return pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
+    if not key:
+        return pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
+    # The key straight from Arrow: pandas would make an integer key with gaps a float.
+    scores = pa.Table.from_pandas(scored.drop(columns=key), schema=schema.remove(0))
+    return scores.add_column(0, schema.field(0), batch.column(key))
 
 
 def _write_arrow(data: pa.RecordBatch | pa.Table, path: Path) -> None:
@@ -205,6 +241,7 @@ def run_local(
     source: Path, output: Path, key: str | None, chunk_rows: int, workers: int, overwrite: bool
 ) -> tuple[int, int]:
     """Stream the input through score_frame chunk by chunk; (rows, invalid rows)."""
+    need_key_for_folder(source, key)
     input_schema, from_text = inspect_input(source)
     columns = check_columns(input_schema.names, str(source), key)
     schema = output_schema(key, _key_type(input_schema, key))
@@ -233,9 +270,12 @@ def run_dask(
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster
 
+    need_key_for_folder(source, key)
     input_schema, from_text = inspect_input(source)
     columns = check_columns(input_schema.names, str(source), key)
     schema = output_schema(key, _key_type(input_schema, key))
+    if output.exists() and not overwrite:  # before starting a cluster
+        raise BatchInputError(f"{output} exists; pass --overwrite to replace it")
     with ExitStack() as stack:
         cluster = None
         if not scheduler:
@@ -283,12 +323,14 @@ def run_spark(
     from pyspark.sql.types import StructField, StructType
 
     from_text = is_text(source)
+    need_key_for_folder(source, key)
+    ours = SparkSession.getActiveSession() is None  # stop only a session this job started
     builder = SparkSession.builder.appName(f"{__package__} batch scoring")
     spark = (builder.master(master) if master else builder).getOrCreate()
     try:
         try:
-            if from_text:  # every cell as text, empty cells as empty strings: as the other engines
-                table = spark.read.csv(source, header=True, nullValue=None, emptyValue="")
+            if from_text:  # every cell as text (an empty one is missing), quotes as RFC 4180
+                table = spark.read.csv(source, header=True, escape='"')
             else:
                 table = spark.read.parquet(source)
         except AnalysisException as error:
@@ -308,10 +350,12 @@ def run_spark(
             )
             sizes = [counts.get(part, 0) for part in range(max(counts, default=0) + 1)]
             offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        # Every core busy, even on a file of one row group; each row keeps its own id.
-        parallelism = spark.sparkContext.defaultParallelism
-        if table.rdd.getNumPartitions() < parallelism:
-            table = table.repartition(parallelism)
+        # Every core busy, even on a file of one row group; each row keeps its own id. (Spark
+        # Connect, Databricks' shared clusters, has no RDDs: it plans partitions itself.)
+        if not type(spark).__module__.startswith("pyspark.sql.connect"):
+            parallelism = spark.sparkContext.defaultParallelism
+            if table.rdd.getNumPartitions() < parallelism:
+                table = table.repartition(parallelism)
 
         def score(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             for frame in frames:
@@ -322,7 +366,8 @@ def run_spark(
                     scored[ROW] = offsets[ids >> SPARK_PARTITION_SHIFT] + (ids & mask)
                 yield scored
 
-        # Spark commits the output only when every task succeeded (a _SUCCESS marker beside it).
+        # Spark commits the output when every task has succeeded (with a _SUCCESS marker); with
+        # --overwrite it removes the old output as the write starts.
         writer = table.mapInPandas(score, StructType(fields)).write
         try:
             writer.mode("overwrite" if overwrite else "errorifexists").parquet(output)
@@ -330,5 +375,6 @@ def run_spark(
             raise BatchInputError(f"{output}: {error.getMessage()}; pass --overwrite") from error
         totals = spark.read.parquet(output).agg(F.count(F.lit(1)), F.count(ERROR)).first()
     finally:
-        spark.stop()
+        if ours:
+            spark.stop()
     return int(totals[0]), int(totals[1])

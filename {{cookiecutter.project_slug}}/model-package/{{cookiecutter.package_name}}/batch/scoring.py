@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from .._version import __version__
 from ..config import config
@@ -76,7 +76,8 @@ def check_columns(columns: Sequence[str], source: str, key: str | None) -> list[
         )
     if key and key in output_schema().names[1:]:
         raise BatchInputError(f"--key {key!r} is the name of an output column; rename it")
-    return [*(name for name in INPUT_FIELDS if name in columns), *([key] if key else [])]
+    wanted = [*(name for name in INPUT_FIELDS if name in columns), *([key] if key else [])]
+    return list(dict.fromkeys(wanted))  # a key that is also an input field is read once
 
 
 def _own_validators() -> bool:
@@ -93,11 +94,22 @@ def _own_validators() -> bool:
 RECORD_BY_RECORD = _own_validators()
 
 
+# InputRecord's settings that bear on a field's values (str_strip_whitespace, strict, ...).
+FIELD_CONFIG = ConfigDict(
+    **{  # type: ignore[typeddict-item]
+        setting: value
+        for setting, value in InputRecord.model_config.items()
+        if setting not in ("extra", "json_schema_extra", "title", "frozen")
+    }
+)
+
+
 @cache
 def _column_adapter(name: str) -> TypeAdapter[list[Any]]:
     """Validates a whole column against one field: its type and constraints, in pydantic-core."""
     field = InputRecord.model_fields[name]
-    return TypeAdapter(list[Annotated[field.annotation, field]])  # type: ignore[name-defined]
+    column = list[Annotated[field.annotation, field]]  # type: ignore[name-defined]
+    return TypeAdapter(column, config=FIELD_CONFIG)
 
 
 def _raw_column(frame: pd.DataFrame, name: str, from_text: bool) -> npt.NDArray[Any]:
@@ -111,7 +123,7 @@ def _raw_column(frame: pd.DataFrame, name: str, from_text: bool) -> npt.NDArray[
     missing = series.isna().to_numpy()
     values = series.to_numpy(dtype=object, copy=True)
     if from_text:
-        missing |= series.isin(MISSING_TEXT).to_numpy()
+        missing = missing | series.isin(MISSING_TEXT).to_numpy()
     values[missing] = None
     if from_text and expected_kind(field.annotation) == "number":
         parsed = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=object)
@@ -134,7 +146,7 @@ def _refused(
     typed = series.dtype != np.dtype(object)  # a typed column holds one Python type throughout
     samples = values[present[:1]] if typed else values[present]
     types = set(map(type, samples))
-    refused = {value_type for value_type in types if _refuses(kind, value_type, samples)}
+    refused = {value_type for value_type in types if _refuses_type(kind, value_type, samples)}
     if refused and typed:
         flagged[present] = True
     elif refused:
@@ -142,7 +154,7 @@ def _refused(
     return flagged
 
 
-def _refuses(kind: str, value_type: type, samples: npt.NDArray[Any]) -> bool:
+def _refuses_type(kind: str, value_type: type, samples: npt.NDArray[Any]) -> bool:
     """Whether InputRecordBase refuses values of `value_type` (the first in samples decides)."""
     return refusal(kind, next(value for value in samples if type(value) is value_type)) is not None
 
@@ -152,11 +164,11 @@ def _validated_columns(
 ) -> tuple[Columns, npt.NDArray[np.bool_], dict[str, npt.NDArray[Any]]]:
     """(clean columns of the rows that pass, where rows were flagged, the raw columns)."""
     raw = {name: _raw_column(frame, name, from_text) for name in INPUT_FIELDS}
-    flagged = np.full(len(frame), RECORD_BY_RECORD, dtype=bool)
+    if RECORD_BY_RECORD:
+        return {}, np.ones(len(frame), dtype=bool), raw
+    flagged = np.zeros(len(frame), dtype=bool)
     clean: dict[str, list[Any] | None] = {}
     for name, values in raw.items():
-        if RECORD_BY_RECORD:
-            break
         if not from_text and name in frame:
             kind = expected_kind(InputRecord.model_fields[name].annotation)
             flagged |= _refused(frame[name], values, kind)
@@ -202,7 +214,7 @@ def score_frame(
         if valid:
             labels[rows[valid]], probabilities[rows[valid]] = class_scores(to_columns(clean))
         errors[rows] = _error_texts(len(rows), record_errors)
-    keys = frame[key].to_numpy() if key else np.arange(first_row, first_row + n, dtype=np.int64)
+    keys = frame[key].reset_index(drop=True) if key else np.arange(first_row, first_row + n)
     return pd.DataFrame(
         {
             key or ROW: keys,
