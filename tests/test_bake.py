@@ -84,6 +84,7 @@ EXPECTED_FILES = {
     "api/app/api/routes/ui.py",
     "api/tests/conftest.py",
     "api/tests/test_contract.py",
+    "api/tests/test_smoke_check.py",
     "api/tests/test_faults.py",
     "api/tests/test_fuzz.py",
     "api/tests/test_logging.py",

@@ -72,6 +72,7 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
 
     deploy = options_of("test-and-deploy", "deploy_api")
     assert deploy["requires"] == ["test_api"]
+    assert deploy["serial-group"] == "<< pipeline.project.slug >>/deploy-api"
     assert options_of("test-and-deploy", "test_api")["requires"] == ["test_model"]
     branch = context.get("default_branch", "main")
     assert deploy["filters"] == {"branches": {"only": branch}}

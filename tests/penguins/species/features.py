@@ -14,12 +14,12 @@ ENGINEERED_FEATURES = ("bill_ratio",)
 
 def bill_ratio(length: Column, depth: Column) -> Column:
     """Bill length over depth: long, shallow bills (Gentoo) against short, deep ones (Adélie)."""
-    known = np.not_equal(length, None) & np.not_equal(depth, None) & np.not_equal(depth, 0)
-    ratio = np.full(len(length), None, dtype=object)
-    ratio[known] = length[known] / depth[known]
-    return ratio
+    pairs = zip(length, depth, strict=True)
+    ratios = (long / deep if long is not None and deep else None for long, deep in pairs)
+    return np.fromiter(ratios, dtype=object, count=len(length))
 
 
 def add_features(columns: Mapping[str, Column]) -> dict[str, Column]:
     """The input columns with every name in ENGINEERED_FEATURES added, one value per record."""
-    return {**columns, "bill_ratio": bill_ratio(columns["bill_length_mm"], columns["bill_depth_mm"])}
+    ratio = bill_ratio(columns["bill_length_mm"], columns["bill_depth_mm"])
+    return {**columns, "bill_ratio": ratio}
