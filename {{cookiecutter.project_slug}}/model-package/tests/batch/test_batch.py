@@ -1,5 +1,6 @@
 """The batch scorer's local engine against make_prediction, on any model."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from batch_reference import assert_same_scores, cells, expected_scores
+from loguru import logger
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
+from {{ cookiecutter.package_name }}.batch import engines
 from {{ cookiecutter.package_name }}.batch.engines import run_local
 from {{ cookiecutter.package_name }}.batch.scoring import (
     ERROR,
@@ -103,6 +106,23 @@ def test_a_key_column_is_kept(table: Path, tmp_path: Path) -> None:
     assert scored["customer_id"].tolist() == keyed["customer_id"].tolist()
     reference = make_prediction(to_records(frame))
     assert cells(scored[LABEL]) == reference.labels
+
+
+def test_progress_names_rows_done_of_all_and_the_rate(
+    table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engines, "PROGRESS_EVERY_SECONDS", 0.0)
+    total = pq.ParquetFile(table).metadata.num_rows
+    lines: list[str] = []
+    handler = logger.add(lines.append, format="{message}")
+    logger.enable("{{ cookiecutter.package_name }}")
+    try:
+        run_local(table, tmp_path / "scores.parquet", None, 100, 1, False)
+    finally:
+        logger.disable("{{ cookiecutter.package_name }}")
+        logger.remove(handler)
+    pattern = rf"100 rows of {total:,} \(\d+%\) scored, [\d,]+ rows/s"
+    assert any(re.fullmatch(pattern, line.strip()) for line in lines), lines
 
 
 def test_a_key_keeps_its_exact_values_even_with_gaps(table: Path, tmp_path: Path) -> None:

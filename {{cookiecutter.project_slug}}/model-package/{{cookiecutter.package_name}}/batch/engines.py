@@ -63,7 +63,7 @@ def inspect_input(source: Path) -> tuple[pa.Schema, bool]:
 
 def _check_parts(folder: Path) -> None:
     """Every Parquet file of a folder has the first one's columns: found now, not mid-job."""
-    files = sorted(pyarrow.dataset.dataset(folder, format="parquet").files)
+    files = _parquet_files(folder)
     names = [set(pyarrow.parquet.read_schema(file).names) for file in files]
     if odd := [file for file, columns in zip(files, names, strict=True) if columns != names[0]]:
         raise BatchInputError(f"{folder}: {odd[0]} has other columns than {files[0]}")
@@ -92,9 +92,18 @@ def read_batches(
             raise BatchInputError(f"{source}: cannot be read: {error}") from error
         yield from _joined(buffered, rows)
         return
-    files = sorted(pyarrow.dataset.dataset(source, format="parquet").files)
-    for file in files:
+    for file in _parquet_files(source):
         yield from pyarrow.parquet.ParquetFile(file).iter_batches(batch_size=rows, columns=columns)
+
+
+def _parquet_files(source: Path) -> list[str]:
+    """A Parquet file, or a folder's Parquet files in name order."""
+    return sorted(pyarrow.dataset.dataset(source, format="parquet").files)
+
+
+def _parquet_rows(source: Path) -> int:
+    files = _parquet_files(source)
+    return sum(pyarrow.parquet.ParquetFile(file).metadata.num_rows for file in files)
 
 
 def _joined(batches: list[pa.RecordBatch], rows: int) -> list[pa.RecordBatch]:
@@ -248,6 +257,7 @@ def run_local(
     rows = invalid = 0
     started = reported = time.perf_counter()
     batches = read_batches(source, from_text, columns, chunk_rows)
+    total = None if from_text else _parquet_rows(source)  # Parquet's metadata knows; CSV's not
     with (
         replacing(output, overwrite) as temporary,
         pyarrow.parquet.ParquetWriter(temporary, schema) as writer,
@@ -257,7 +267,9 @@ def run_local(
             rows += table.num_rows
             invalid += table.num_rows - table.column(ERROR).null_count
             if (now := time.perf_counter()) - reported >= PROGRESS_EVERY_SECONDS:
-                logger.info("{:,} rows scored, {:,.0f} rows/s", rows, rows / (now - started))
+                done = f" of {total:,} ({rows / total:.0%})" if total else ""
+                rate = rows / (now - started)
+                logger.info("{:,} rows{} scored, {:,.0f} rows/s", rows, done, rate)
                 reported = now
     return rows, invalid
 
