@@ -140,7 +140,8 @@ def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
 
 def need_key_for_folder(source: str | Path, key: str | None) -> None:
     """A folder of files has no one row order that every engine agrees on: rows need a key."""
-    if not key and not Path(str(source)).suffix:
+    folder = source.is_dir() if isinstance(source, Path) else not Path(source).suffix
+    if not key and folder:
         raise BatchInputError(
             f"{source}: a folder's rows have no single order to number them by; "
             "give --key COLUMN, a column that identifies each row"
