@@ -1,11 +1,18 @@
 """All settings in one place, read from the environment (and an optional .env file)."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 MIN_API_KEY_LENGTH = 16
+# The commit a deploy ships: CI writes this file before uploading (railway up), never to git.
+COMMIT_FILE = Path(__file__).with_name("COMMIT")
+
+
+def deployed_commit() -> str:
+    return COMMIT_FILE.read_text(encoding="utf-8").strip() if COMMIT_FILE.is_file() else "unknown"
 
 
 class Settings(BaseSettings):
@@ -23,6 +30,10 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list)
     max_batch_size: int = Field(default=10_000, gt=0)
+    source_commit: str = Field(
+        default_factory=deployed_commit,
+        description="The commit deployed, reported by /health: app/COMMIT, or SOURCE_COMMIT.",
+    )
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, gt=0, description="Larger request bodies get 413, unread."
     )

@@ -52,6 +52,7 @@ class Health(BaseModel):
     status: Literal["ok"]
     api_version: str
     model_version: str
+    commit: str = Field(description="The commit deployed, or 'unknown' outside a deploy.")
 
 
 class Readiness(BaseModel):

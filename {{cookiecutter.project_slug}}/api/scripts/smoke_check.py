@@ -1,43 +1,54 @@
-"""Confirm a deploy: the service serves the expected model and API versions, is ready, predicts.
+"""Confirm a deploy: the service runs this commit and the expected versions, is ready, predicts.
 
 A platform keeps serving the previous deployment until the new one is healthy, so "it answers"
-proves nothing: the check polls /health until the versions are exactly the ones this checkout
-pins, then /ready, then sends the example the service publishes in its OpenAPI document.
+proves nothing. The check polls /health until the service reports the expected model version, API
+version and, with --expect-commit, the commit the deploy shipped (CI writes it to app/COMMIT); only
+the commit tells a new deploy of the same versions from the old one. Then it checks /ready and
+sends the example the service publishes in its OpenAPI document.
 
-    python scripts/smoke_check.py https://<your-service>   # API_KEY is sent when it is set
+    python scripts/smoke_check.py https://<your-service> [--expect-commit SHA]
 
 The expected model version is the pin in requirements-model.txt, the API version app.__version__;
---expect-model and --expect-api override them; SMOKE_TIMEOUT (seconds, default 300) bounds the wait.
-Exits 1 with the reason when the versions never match, the service is not ready, or a prediction
-fails.
+--expect-model and --expect-api override them. SMOKE_TIMEOUT (seconds, default 300) bounds the
+wait. API_KEY is sent when it is set. Exits 1 with the reason when the service never reports what
+is expected, is not ready, or fails to predict.
 """
 
 import argparse
+import http.client
 import json
 import os
-import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from install import pinned_model
+
 API_ROOT = Path(__file__).resolve().parents[1]
-PIN = re.compile(r"^\s*[A-Za-z0-9._-]+\s*==\s*([^\s;#]+)", re.MULTILINE)
 POLL_SECONDS = 3
+REQUEST_SECONDS = 10
 
 
 class NotLiveError(Exception):
-    """The service does not answer as expected yet; the message says how it answers."""
+    """The service does not answer as expected (yet); the message says how it answers."""
 
 
-def pinned_model_version() -> str:
-    """The model version requirements-model.txt pins: the one source of what the API serves."""
-    match = PIN.search((API_ROOT / "requirements-model.txt").read_text(encoding="utf-8"))
-    if match is None:
-        sys.exit("smoke check: requirements-model.txt pins no version (name==version)")
-    return match.group(1)
+class UnreachableError(NotLiveError):
+    """Nothing answers at the URL at all."""
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET and carry the API key along: report it."""
+
+    def redirect_request(self, *arguments: Any, **options: Any) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirects)
 
 
 def api_version() -> str:
@@ -48,19 +59,22 @@ def api_version() -> str:
 
 
 def call(url: str, body: object = None) -> tuple[int, dict[str, Any]]:
-    """Status and JSON body; a page that is not JSON (a proxy's 502, say) is NotLiveError."""
+    """Status and JSON body. A page that is not JSON (a proxy's 502, say) is NotLiveError."""
     headers = {"Content-Type": "application/json"}
     if api_key := os.environ.get("API_KEY"):
         headers["X-API-Key"] = api_key
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
+        with OPENER.open(request, timeout=REQUEST_SECONDS) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
-    except (urllib.error.URLError, OSError) as error:
-        raise NotLiveError(f"{url} is unreachable: {error}") from error
+        if 300 <= status < 400:
+            where = error.headers.get("Location")
+            raise NotLiveError(f"{url} redirects to {where}: give that address instead") from error
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        raise UnreachableError(f"{url} is unreachable: {error}") from error
     try:
         answer = json.loads(raw or b"{}")
     except ValueError as error:
@@ -70,61 +84,77 @@ def call(url: str, body: object = None) -> tuple[int, dict[str, Any]]:
     return status, answer
 
 
-def serves_expected(base: str, model: str, api: str) -> dict[str, Any]:
+def serves_expected(base: str, expected: dict[str, str]) -> dict[str, Any]:
     status, health = call(f"{base}/health")
-    served = (health.get("model_version"), health.get("api_version"))
-    if status != 200 or served != (model, api):
-        raise NotLiveError(
-            f"/health answered {status}: model {served[0]}, API {served[1]} "
-            f"(expected model {model}, API {api})"
-        )
+    served = {name: health.get(name) for name in expected}
+    if status != 200 or served != expected:
+        shown = ", ".join(f"{name} {value}" for name, value in served.items())
+        wanted = ", ".join(f"{name} {value}" for name, value in expected.items())
+        raise NotLiveError(f"/health answered {status}: {shown} (expected {wanted})")
     status, ready = call(f"{base}/ready")
     if status != 200:
         raise NotLiveError(f"/ready answered {status}: {ready.get('reason')}")
     return ready
 
 
-def wait(base: str, model: str, api: str, seconds: float) -> dict[str, Any]:
+def wait(base: str, expected: dict[str, str], seconds: float) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return serves_expected(base, model, api)
+            return serves_expected(base, expected)
         except NotLiveError as error:
-            if time.monotonic() > deadline:
-                sys.exit(
-                    f"smoke check failed after {seconds:.0f} s: {error}. The new deployment "
-                    "did not go live: see its build and deploy logs on the platform."
+            if time.monotonic() + POLL_SECONDS > deadline:
+                advice = (
+                    "check the URL (SERVICE_URL)"
+                    if isinstance(error, UnreachableError)
+                    else "the new deployment did not go live: see its build and deploy logs"
                 )
+                sys.exit(f"smoke check failed after {seconds:.0f} s: {error}; {advice}")
             print(f"waiting: {error}", file=sys.stderr, flush=True)
             time.sleep(POLL_SECONDS)
 
 
-def main(arguments: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("base", help="the service's base URL")
-    parser.add_argument("--expect-model", help="default: the pin in requirements-model.txt")
-    parser.add_argument("--expect-api", help="default: app.__version__")
-    options = parser.parse_args(arguments)
-    base = options.base.rstrip("/")
-    model = options.expect_model or pinned_model_version()
-    api = options.expect_api or api_version()
-    ready = wait(base, model, api, float(os.environ.get("SMOKE_TIMEOUT", "300")))
+def predict(base: str, model_version: str) -> dict[str, Any]:
+    """One prediction of the OpenAPI example, answered by the expected model."""
     try:
         _, openapi = call(f"{base}/openapi.json")
         request_schema = openapi["components"]["schemas"]["PredictionRequest"]
         example = request_schema["properties"]["records"]["examples"][0]
         status, body = call(f"{base}/api/v1/predict", {"records": example})
-    except (NotLiveError, KeyError, IndexError) as error:
+        if status != 200:
+            sys.exit(f"smoke check failed: /api/v1/predict answered {status}: {body}")
+        prediction: dict[str, Any] = body["predictions"][0]
+        served = body["model_version"]
+    except (NotLiveError, KeyError, IndexError, TypeError) as error:
         sys.exit(f"smoke check failed: no prediction: {error!r}")
-    if status != 200:
-        sys.exit(f"smoke check failed: /api/v1/predict answered {status}: {body}")
-    prediction = body["predictions"][0]
+    if served != model_version:
+        sys.exit(f"smoke check failed: model {served} predicted, not {model_version}")
+    return prediction
+
+
+def main(arguments: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", help="the service's base URL, https://...")
+    parser.add_argument("--expect-model", help="default: the pin in requirements-model.txt")
+    parser.add_argument("--expect-api", help="default: app.__version__")
+    parser.add_argument("--expect-commit", help="the commit the deploy shipped (CI's SHA)")
+    options = parser.parse_args(arguments)
+    base = options.base.strip().rstrip("/")
+    if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
+        parser.error(f"the base URL must start with https:// (got {base!r})")
+    expected = {
+        "model_version": options.expect_model or pinned_model()[1],
+        "api_version": options.expect_api or api_version(),
+    }
+    if options.expect_commit:
+        expected["commit"] = options.expect_commit
+    ready = wait(base, expected, float(os.environ.get("SMOKE_TIMEOUT", "300")))
+    prediction = predict(base, expected["model_version"])
     print(
         json.dumps(
             {
                 "ready": ready["status"],
-                "model_version": body["model_version"],
-                "api_version": api,
+                **expected,
                 "label": prediction["label"],
                 "probabilities": prediction["probabilities"],
             }

@@ -23,6 +23,7 @@ def test_health(client: TestClient) -> None:
         "status": "ok",
         "api_version": __version__,
         "model_version": model_version,
+        "commit": "unknown",
     }
 
 

@@ -42,8 +42,33 @@ def test_fails_against_a_service_that_still_serves_another_version() -> None:
     with uvicorn() as url:
         done = smoke_check(url, "--expect-model", "99.0.0")
     assert done.returncode == 1
-    assert f"model {model_version}, API {api_version} (expected model 99.0.0" in done.stderr
+    assert f"model_version {model_version}, api_version {api_version} (expected" in done.stderr
+    assert "model_version 99.0.0" in done.stderr
     assert "did not go live" in done.stderr
+
+
+def test_the_commit_tells_a_new_deploy_of_the_same_versions_from_the_old_one() -> None:
+    """Pin and API version taken from this checkout, as CI runs it; the commit decides."""
+    with uvicorn(SOURCE_COMMIT="0ld") as url:
+        old = smoke_check(url, "--expect-commit", "n3w")
+        current = smoke_check(url, "--expect-commit", "0ld")
+    assert old.returncode == 1
+    assert "commit 0ld (expected model_version" in old.stderr
+    assert current.returncode == 0, current.stderr
+    assert json.loads(current.stdout)["commit"] == "0ld"
+
+
+def test_an_api_version_mismatch_fails() -> None:
+    with uvicorn() as url:
+        done = smoke_check(url, "--expect-model", model_version, "--expect-api", "9.9.9")
+    assert done.returncode == 1
+    assert "api_version 9.9.9" in done.stderr
+
+
+def test_a_url_without_its_scheme_is_refused_at_once() -> None:
+    done = smoke_check("my-service.up.railway.app")
+    assert done.returncode == 2
+    assert "must start with https://" in done.stderr
 
 
 class BadGateway(http.server.BaseHTTPRequestHandler):
@@ -66,6 +91,7 @@ def bad_gateway() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_waits_through_an_html_error_page_and_names_it() -> None:

@@ -12,7 +12,12 @@ router = APIRouter(tags=["operations"])
 @router.get("/health")
 async def health(services: ServicesDep) -> Health:
     """Liveness: the process answers."""
-    return Health(status="ok", api_version=__version__, model_version=services.predictor.version)
+    return Health(
+        status="ok",
+        api_version=__version__,
+        model_version=services.predictor.version,
+        commit=services.settings.source_commit,
+    )
 
 
 @router.get("/ready", responses={503: {"model": Readiness}})
