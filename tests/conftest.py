@@ -98,8 +98,8 @@ def baked_project(cookies_session) -> Path:
 
 @pytest.fixture(scope="session")
 def model_wheel(baked_project: Path) -> Path:
-    """The model package's wheel, built by its own `tox -e build` (train, build, twine check)."""
+    """The model package's wheel: trained (tox -e train), then built by its own `tox -e build`."""
     package_dir = baked_project / "model-package"
-    run([sys.executable, "-m", "tox", "-e", "build"], cwd=package_dir)
+    run([sys.executable, "-m", "tox", "-e", "train,build"], cwd=package_dir)
     (wheel,) = (package_dir / "dist").glob("*.whl")
     return wheel

@@ -1,12 +1,15 @@
-"""Upload the built distributions to the private index with twine (run by `tox -e publish_model`).
+"""Upload dist/ to the private index with twine, exactly as `tox -e build` made it (never building).
 
-    python scripts/publish.py --check   # before building: are the credentials there?
-    python scripts/publish.py           # after building: upload dist/*
+    python scripts/publish.py            # tox -e publish_model: check, print sha256, upload dist/*
+    python scripts/publish.py --digests  # tox -e build: the sha256 of what it built
 
+It refuses when dist/ is empty or holds another version than VERSION: what is uploaded is the
+build that was tested, and its sha256 is printed both after the build and before the upload.
 twine reads TWINE_REPOSITORY_URL, TWINE_USERNAME and TWINE_PASSWORD from the environment; this
 script never prints or stores them.
 """
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -35,23 +38,46 @@ def redact(text: str) -> str:
     return text
 
 
+def built_version(distribution: Path) -> str:
+    """name-1.2.0-py3-none-any.whl or name-1.2.0.tar.gz -> 1.2.0"""
+    if distribution.name.endswith(".whl"):
+        return distribution.name.split("-")[1]
+    return distribution.name.removesuffix(".tar.gz").rsplit("-", 1)[-1]
+
+
+def built() -> list[Path]:
+    return sorted((ROOT / "dist").glob("*"))
+
+
+def print_digests(distributions: list[Path]) -> None:
+    for distribution in distributions:
+        digest = hashlib.sha256(distribution.read_bytes()).hexdigest()
+        print(f"sha256 {digest}  {distribution.name}")
+
+
 def upload() -> None:
     version_file = next(ROOT.glob("*/VERSION"))
     version = version_file.read_text().strip()
-    distributions = sorted(str(path) for path in (ROOT / "dist").glob("*"))
+    distributions = built()
     if not distributions:
-        sys.exit("publish: dist/ is empty; build first (tox -e publish_model does)")
+        sys.exit("publish: dist/ is empty: build the tested model first (tox -e build)")
+    if other := sorted({built_version(path) for path in distributions} - {version}):
+        sys.exit(
+            f"publish: dist/ holds version {', '.join(other)}, but "
+            f"{version_file.relative_to(ROOT)} says {version}: build it again (tox -e build)"
+        )
+    print_digests(distributions)
     # --verbose: the index's reason for a refusal is only in the response body.
     command = [sys.executable, "-m", "twine", "upload", "--non-interactive", "--verbose"]
     completed = subprocess.run(
-        [*command, "--disable-progress-bar", *distributions],
+        [*command, "--disable-progress-bar", *map(str, distributions)],
         capture_output=True,
         text=True,
         check=False,
     )
     output = redact(completed.stdout + completed.stderr)
     if completed.returncode == 0:
-        names = ", ".join(Path(distribution).name for distribution in distributions)
+        names = ", ".join(distribution.name for distribution in distributions)
         print(f"publish: uploaded version {version}: {names}")
         return
     flat = " ".join(output.lower().split())
@@ -65,6 +91,8 @@ def upload() -> None:
 
 
 if __name__ == "__main__":
-    check_credentials()
-    if "--check" not in sys.argv[1:]:
+    if "--digests" in sys.argv[1:]:
+        print_digests(built())
+    else:
+        check_credentials()
         upload()

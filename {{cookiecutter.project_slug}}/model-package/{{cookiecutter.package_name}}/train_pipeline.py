@@ -2,12 +2,14 @@
 
     python -m {{ cookiecutter.package_name }}.train_pipeline          # all three
     python -m {{ cookiecutter.package_name }}.train_pipeline prepare  # one
+    python -m {{ cookiecutter.package_name }}.train_pipeline check    # before a build
 
 prepare validates the data file and splits it into data/prepared/ (train.jsonl, holdout.jsonl and
 source.json). train fits the pipeline on the train part, scores it on the holdout and writes the
 versioned artifacts and their metadata into trained_models/, where the wheel picks them up. evaluate
 writes reports/metrics.json and the plot data of reports/plots/ (ROC, calibration, confusion).
-`tox -e train`, `tox -e test_package`, `tox -e build` and `dvc repro` all run these functions.
+`tox -e train`, `tox -e test_package` and `dvc repro` run these functions; `tox -e build` only runs
+check, which refuses a missing model or one that config.yml or the data no longer describe.
 """
 
 import argparse
@@ -235,14 +237,52 @@ def evaluate(
     return metadata.metrics
 
 
+class StaleModelError(ValueError):
+    """The trained model is not what config.yml and the data would train now."""
+
+
+def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> ModelMetadata:
+    """Before a build: the trained model is this version's and fits config.yml and the data.
+
+    The build packages the model the tests ran against; it never trains one of its own.
+    """
+    metadata = load_metadata(__version__, model_dir)
+    _, params = resolve_estimator(config.model, config.split.random_state)
+    features = FeatureLists(
+        numeric=config.features.numeric, categorical=config.features.categorical
+    )
+    expected = {
+        "estimator": (metadata.estimator, config.model.estimator),
+        "params": (metadata.params, json.loads(json.dumps(params))),
+        "target": (metadata.target, config.data.target),
+        "classes": (sorted(metadata.classes), sorted(config.data.class_names)),
+        "features": (metadata.features, features),
+        "data": (metadata.data_sha256, sha256_of(DATASET_DIR / config.data.file)),
+    }
+    if stale := [name for name, (trained, wanted) in expected.items() if trained != wanted]:
+        raise StaleModelError(
+            f"the trained model {__version__} has other {', '.join(stale)} than config.yml and "
+            "the data give now; train it again (tox -e train, or test_package) before building"
+        )
+    logger.success("Trained model {} fits config.yml and the data", __version__)
+    return metadata
+
+
 STAGES = {"prepare": prepare, "train": train, "evaluate": evaluate}
 
 
 def main(arguments: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("stage", nargs="?", choices=[*STAGES, "all"], default="all")
+    parser.add_argument("stage", nargs="?", choices=[*STAGES, "all", "check"], default="all")
     stage = parser.parse_args(arguments).stage
     logger.enable(__package__ or "")
+    if stage == "check":
+        try:
+            check()
+        except (StaleModelError, ModelNotTrainedError) as error:
+            logger.error("No build: {}", error)
+            sys.exit(1)
+        return
     try:
         for name, run in STAGES.items():
             if stage in (name, "all"):

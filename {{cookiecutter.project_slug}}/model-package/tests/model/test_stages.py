@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }} import CLASSES, InputRecord, __version__
-from {{ cookiecutter.package_name }}.persistence import load_metadata
+from {{ cookiecutter.package_name }}.config import ModelConfig, config
+from {{ cookiecutter.package_name }}.persistence import ModelNotTrainedError, load_metadata
 from {{ cookiecutter.package_name }}.train_pipeline import (
     MissingStageInputError,
     Part,
+    StaleModelError,
+    check,
     evaluate,
     train,
 )
@@ -50,3 +53,18 @@ def test_evaluate_writes_metrics_and_plot_data(tmp_path: Path, prepared: Path) -
 def test_a_stage_without_its_input_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(MissingStageInputError, match="run the prepare stage first"):
         train(prepared_dir=tmp_path, output_dir=tmp_path / "model")
+
+
+def test_check_lets_a_build_package_only_the_model_config_yml_describes(
+    tmp_path: Path, prepared: Path
+) -> None:
+    """tox -e build runs check and never trains: a missing or stale model stops it."""
+    with pytest.raises(ModelNotTrainedError, match="no trained model"):
+        check(model_dir=tmp_path / "empty")
+    train(prepared_dir=prepared, output_dir=tmp_path)
+    assert check(model_dir=tmp_path).version == __version__
+    seed = config.split.random_state + 1  # every estimator takes a random_state
+    params = {**config.model.params, "random_state": seed}
+    other = ModelConfig(estimator=config.model.estimator, params=params)
+    with pytest.raises(StaleModelError, match=r"has other params than config\.yml"):
+        check(config.model_copy(update={"model": other}), model_dir=tmp_path)
