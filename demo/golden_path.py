@@ -9,6 +9,7 @@ end-to-end test reuses these steps.
 import argparse
 import json
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -173,6 +174,12 @@ def publish(project: Path, index: Server, password: str) -> subprocess.Completed
     )
 
 
+def wheel_digest(output: str) -> str:
+    """The sha256 the build or the upload printed for the wheel (scripts/publish.py)."""
+    (digest,) = re.findall(r"^sha256 ([0-9a-f]{64})  \S+\.whl$", output, re.MULTILINE)
+    return digest
+
+
 def index_url_with_credentials(index: Server, password: str) -> str:
     return index.url.replace("http://", f"http://{INDEX_USER}:{password}@") + "/simple/"
 
@@ -262,13 +269,15 @@ def main() -> None:
     model = project / "model-package"
     with step("model package: train and test (tox -e test_package)", timings):
         tox(model, "test_package")
-    with step("model package: build the wheel (tox -e build)", timings):
-        tox(model, "build")
+    with step("model package: build the wheel around that model (tox -e build)", timings):
+        tested = wheel_digest(tox(model, "build").stdout)
     with step("start a private index (pypiserver, htpasswd) on loopback", timings):
         index = start_index(output / "index", password)
     try:
-        with step("publish the model package (tox -e publish_model)", timings):
-            publish(project, index, password)
+        with step("publish the very wheel that was tested (tox -e publish_model)", timings):
+            uploaded = wheel_digest(publish(project, index, password).stdout)
+            if uploaded != tested:
+                raise StepFailed(f"uploaded wheel sha256 {uploaded}, tested {tested}")
         with step("install the API from the private index, as the PaaS does", timings):
             install_api(project, venv, index_url_with_credentials(index, password))
         with step("serve the API with the start command of railway.json", timings):
@@ -284,7 +293,8 @@ def main() -> None:
     for name, elapsed in timings:
         print(f"  {elapsed:6.1f} s  {name}")
     print(f"  {sum(elapsed for _, elapsed in timings):6.1f} s  total")
-    print(f"\nPrediction: {json.dumps(prediction)}")
+    print(f"\nWheel sha256, tested and uploaded: {tested}")
+    print(f"Prediction: {json.dumps(prediction)}")
     print(f"Project: {project}")
     if arguments.keep_serving and api is not None:
         print(f"The API is still running at {api.url}/; stop it with: kill -- -{api.process.pid}")
