@@ -13,14 +13,9 @@ from batch_reference import assert_same_scores, cells, expected_scores
 from loguru import logger
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
-from {{ cookiecutter.package_name }}.batch import engines
+from {{ cookiecutter.package_name }}.batch import BatchInputError, engines
 from {{ cookiecutter.package_name }}.batch.engines import run_local
-from {{ cookiecutter.package_name }}.batch.scoring import (
-    ERROR,
-    LABEL,
-    ROW,
-    BatchInputError,
-)
+from {{ cookiecutter.package_name }}.batch.scoring import ERROR, LABEL, ROW
 from {{ cookiecutter.package_name }}.config import config
 from {{ cookiecutter.package_name }}.data import to_records
 from {{ cookiecutter.package_name }}.record_base import expected_kind

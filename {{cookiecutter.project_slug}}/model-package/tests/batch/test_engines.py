@@ -10,8 +10,8 @@ import pytest
 from batch_reference import assert_same_scores, expected_scores
 
 from {{ cookiecutter.package_name }} import InputRecord
+from {{ cookiecutter.package_name }}.batch import BatchInputError
 from {{ cookiecutter.package_name }}.batch.engines import run_dask, run_spark
-from {{ cookiecutter.package_name }}.batch.scoring import BatchInputError
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]
 ENGINES = {"dask": "dask.distributed", "spark": "pyspark"}

@@ -7,3 +7,7 @@ serving and training use, and runs the same ONNX session. A row a column check f
 validated as a record, exactly as make_prediction validates it: its error column holds
 make_prediction's errors, and it never aborts the job.
 """
+
+
+class BatchInputError(ValueError):
+    """The input cannot be scored at all; the message says which file and what is wrong."""

@@ -19,6 +19,7 @@ from loguru import logger
 from .._version import __version__
 from ..persistence import ModelNotTrainedError
 from ..predict import FeatureError, ModelMismatchError, load_model
+from . import BatchInputError
 
 CHUNK_ROWS = 100_000
 EXTRAS = {"local": "batch", "dask": "dask", "spark": "spark"}  # pyproject.toml
@@ -51,13 +52,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     try:
         from .engines import run_dask, run_local, run_spark
-        from .scoring import BatchInputError
-    except ImportError as error:
-        if (error.name or "").partition(".")[0] not in ENGINE_MODULES:
-            raise
-        logger.error("Batch scoring needs the [{}] extra: {}", EXTRAS[options.engine], error)
-        sys.exit(2)
-    try:
+
         load_model()  # a missing or mismatched model fails here, before any work
         if options.engine == "local":
             rows, invalid = run_local(

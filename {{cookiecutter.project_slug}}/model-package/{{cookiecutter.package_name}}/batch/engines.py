@@ -28,7 +28,8 @@ import pyarrow.parquet
 from loguru import logger
 
 from ..predict import load_model
-from .scoring import ERROR, ROW, BatchInputError, check_columns, output_schema, score_frame
+from . import BatchInputError
+from .scoring import ERROR, ROW, check_columns, output_schema, score_frame
 
 PROGRESS_EVERY_SECONDS = 5.0
 SPARK_PARTITION_SHIFT = 33  # monotonically_increasing_id(): partition index << 33 | row in it
@@ -114,15 +115,20 @@ def _joined(batches: list[pa.RecordBatch], rows: int) -> list[pa.RecordBatch]:
     return joined
 
 
-@contextmanager
-def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
-    """A temporary path beside OUTPUT that replaces OUTPUT once the block succeeds."""
+def check_output(output: Path, overwrite: bool) -> None:
+    """Fail before any work when OUTPUT may not, or cannot, be written."""
     if output.exists() and not overwrite:
         raise BatchInputError(f"{output} exists; pass --overwrite to replace it")
     if output.is_dir() and not _earlier_output(output):
         raise BatchInputError(f"{output} is a folder of other files; --overwrite never removes it")
     if not output.parent.is_dir():
         raise BatchInputError(f"{output.parent}: no such folder for the output")
+
+
+@contextmanager
+def replacing(output: Path, overwrite: bool) -> Iterator[Path]:
+    """A temporary path beside OUTPUT that replaces OUTPUT once the block succeeds."""
+    check_output(output, overwrite)
     temporary = output.with_name(f".{output.name}.partial-{os.getpid()}")
     try:
         yield temporary
@@ -287,8 +293,7 @@ def run_dask(
     input_schema, from_text = inspect_input(source)
     columns = check_columns(input_schema.names, str(source), key)
     schema = output_schema(key, _key_type(input_schema, key))
-    if output.exists() and not overwrite:  # before starting a cluster
-        raise BatchInputError(f"{output} exists; pass --overwrite to replace it")
+    check_output(output, overwrite)  # before starting a cluster
     with ExitStack() as stack:
         cluster = None
         if not scheduler:

@@ -23,6 +23,7 @@ from ..predict import (
 )
 from ..record_base import InputRecordBase, expected_kind, refusal
 from ..schemas import INPUT_FIELDS, RecordError
+from . import BatchInputError
 
 ROW = "row"  # the output's key when the input has none: the input's row number, from 0
 LABEL = "label"
@@ -34,10 +35,6 @@ REQUIRED_FIELDS = tuple(
 # Cells of a text file (CSV) that mean "missing", as in training: empty ones and config.yml's.
 MISSING_TEXT = ("", *config.data.missing_values)
 FROM_TEXT = {"from_text": True}
-
-
-class BatchInputError(ValueError):
-    """The input cannot be scored at all; the message says which file and what is wrong."""
 
 
 def probability_column(name: str) -> str:
