@@ -35,6 +35,7 @@ EXPECTED_FILES = {
     "model-package/tests/example/test_titanic_data.py",
     "model-package/tests/example/test_titanic_features.py",
     "model-package/tests/example/test_titanic_model.py",
+    "model-package/tests/model/test_card.py",
     "model-package/tests/model/test_estimators.py",
     "model-package/tests/model/test_model.py",
     "model-package/tests/model/test_predict.py",
@@ -47,6 +48,7 @@ EXPECTED_FILES = {
     "model-package/{package}/batch/__main__.py",
     "model-package/{package}/batch/engines.py",
     "model-package/{package}/batch/scoring.py",
+    "model-package/{package}/card.py",
     "model-package/{package}/config.py",
     "model-package/{package}/config.yml",
     "model-package/{package}/data.py",
@@ -105,6 +107,7 @@ EXPECTED_FILES = {
     "api/bench/locustfile.py",
     "api/bench/run.py",
     ".circleci/config.yml",
+    "model-package/scripts/gate.py",
     "model-package/scripts/publish.py",
 }
 UNRENDERED = re.compile(r"{{|{%|{#")

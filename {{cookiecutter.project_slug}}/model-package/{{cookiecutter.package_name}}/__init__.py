@@ -15,6 +15,8 @@
         # classes (in the model's output order), HoldoutMetrics, features, training data hash.
         # Raises ModelNotTrainedError when there is no trained model, ModelMismatchError when it
         # does not fit config.yml; make_prediction raises the same.
+    model.load_card("html" | "markdown") -> str
+        # the model card: metrics, plots (HTML only), data, versions, the release gate's decision
     model.__version__        # the package version, which is also the model version
 
 The API, its smoke check, the demo and any batch or monitoring job rely on this contract alone, so
@@ -25,7 +27,7 @@ from loguru import logger
 
 from ._version import __version__
 from .input_schema import EXAMPLE_RECORD, InputRecord
-from .persistence import ModelNotTrainedError
+from .persistence import ModelNotTrainedError, load_card
 from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
 from .schemas import HoldoutMetrics, ModelMetadata, PredictionResult, RecordError
 
@@ -40,6 +42,7 @@ __all__ = [
     "PredictionResult",
     "RecordError",
     "__version__",
+    "load_card",
     "load_model",
     "make_prediction",
 ]

@@ -7,7 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .features import ENGINEERED_FEATURES
-from .schemas import INPUT_FIELDS
+from .schemas import INPUT_FIELDS, LOWER_IS_BETTER, HoldoutMetrics
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
@@ -95,12 +95,42 @@ class ArtifactConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
 
 
+class GateConfig(StrictModel):
+    """The promotion gate: each holdout metric compared and how much worse it may be."""
+
+    metrics: dict[str, float] = Field(min_length=1)
+
+    @field_validator("metrics")
+    @classmethod
+    def check_metrics(cls, metrics: dict[str, float]) -> dict[str, float]:
+        known = list(HoldoutMetrics.model_fields)
+        if unknown := [name for name in metrics if name not in known]:
+            raise ValueError(f"unknown metrics {unknown}; choose from {known}")
+        if negative := [name for name, tolerance in metrics.items() if tolerance < 0]:
+            raise ValueError(f"tolerances of {negative} are negative; 0 allows no loss at all")
+        return metrics
+
+    def worse_by(self, metric: str, published: float, candidate: float) -> float:
+        """How much worse the candidate is (negative when better), whichever way is better."""
+        loss = published - candidate
+        return -loss if metric in LOWER_IS_BETTER else loss
+
+
+class CardConfig(StrictModel):
+    """What the model card says in words: what the model is for and where it must not be used."""
+
+    intended_use: str = Field(min_length=1)
+    limitations: list[str] = Field(default_factory=list)
+
+
 class Config(StrictModel):
     data: DataConfig
     features: FeatureConfig
     split: SplitConfig
     model: ModelConfig
     artifact: ArtifactConfig
+    gate: GateConfig
+    card: CardConfig
 
     @model_validator(mode="after")
     def target_is_not_an_input(self) -> "Config":

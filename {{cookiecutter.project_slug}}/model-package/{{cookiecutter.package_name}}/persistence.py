@@ -1,15 +1,16 @@
 """Saving and loading the versioned model artifacts and their metadata.
 
-Each version has three files: the scikit-learn pipeline (joblib; the training artifact and the
-reference), the same pipeline as ONNX (what serving runs) and the metadata (JSON).
+Each version has five files: the scikit-learn pipeline (joblib; the training artifact and the
+reference), the same pipeline as ONNX (what serving runs), the metadata (JSON) and the model card
+made from it (HTML and Markdown).
 """
 
 import os
 import tempfile
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import onnxruntime
 
@@ -20,7 +21,8 @@ from .schemas import ModelMetadata
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-SUFFIXES = (".joblib", ".onnx", ".json")
+SUFFIXES = (".joblib", ".onnx", ".json", ".html", ".md")
+CARD_SUFFIXES = {"html": ".html", "markdown": ".md"}
 
 
 class ModelNotTrainedError(FileNotFoundError):
@@ -47,24 +49,35 @@ def save_model(
     pipeline: "Pipeline",
     onnx_model: bytes,
     metadata: ModelMetadata,
+    card: tuple[str, str],
     directory: Path = TRAINED_MODEL_DIR,
 ) -> Path:
-    """Write the artifacts and metadata of metadata.version, then remove older ones."""
+    """Write the artifacts, metadata and card (HTML, Markdown) of metadata.version, then remove
+    older versions' files."""
     import joblib
 
     directory.mkdir(parents=True, exist_ok=True)
     stem = artifact_stem(metadata.version)
-    written = [directory / f"{stem}{suffix}" for suffix in SUFFIXES]
-    model_path, onnx_path, metadata_path = written
+    model_path = directory / f"{stem}.joblib"
     _write_atomically(model_path, lambda path: joblib.dump(pipeline, path))
-    _write_atomically(onnx_path, lambda path: path.write_bytes(onnx_model))
-    card = metadata.model_dump_json(indent=2) + "\n"
-    _write_atomically(metadata_path, lambda path: path.write_text(card, encoding="utf-8"))
+    _write_atomically(directory / f"{stem}.onnx", lambda path: path.write_bytes(onnx_model))
+    save_metadata(metadata, card, directory)
     for suffix in SUFFIXES:
         for old in directory.glob(f"*{suffix}"):
-            if old not in written:
+            if old.name != f"{stem}{suffix}":
                 old.unlink()
     return model_path
+
+
+def save_metadata(
+    metadata: ModelMetadata, card: tuple[str, str], directory: Path = TRAINED_MODEL_DIR
+) -> None:
+    """Write the metadata and the card made from it (the gate records its decision here)."""
+    stem = artifact_stem(metadata.version)
+    texts = (metadata.model_dump_json(indent=2) + "\n", *card)
+    for suffix, text in zip((".json", ".html", ".md"), texts, strict=True):
+        _write_atomically(directory / f"{stem}{suffix}", partial(Path.write_text, data=text))
+    load_metadata.cache_clear()
 
 
 def _artifact(suffix: str, version: str, directory: Path) -> Path:
@@ -109,3 +122,12 @@ def load_metadata(version: str = __version__, directory: Path = TRAINED_MODEL_DI
     """The metadata written beside the artifacts of `version`."""
     path = _artifact(".json", version, directory)
     return ModelMetadata.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def load_card(
+    kind: Literal["html", "markdown"] = "html",
+    version: str = __version__,
+    directory: Path = TRAINED_MODEL_DIR,
+) -> str:
+    """The model card of `version`: a self-contained HTML page, or Markdown."""
+    return _artifact(CARD_SUFFIXES[kind], version, directory).read_text(encoding="utf-8")

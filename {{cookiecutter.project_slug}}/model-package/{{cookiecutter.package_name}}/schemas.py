@@ -24,13 +24,43 @@ class HoldoutMetrics(BaseModel):
     log_loss: float
 
 
+# Holdout metrics where a smaller value is the better one; larger is better for the others.
+LOWER_IS_BETTER = frozenset({"log_loss"})
+
+
 class FeatureLists(BaseModel):
     numeric: list[str]
     categorical: list[str]
 
 
+class GateComparison(BaseModel):
+    """One metric of the promotion gate: both models scored on the candidate's holdout rows."""
+
+    metric: str
+    published: float
+    candidate: float
+    tolerance: float = Field(description="How much worse than the published model may pass.")
+    passed: bool
+
+
+class GateRecord(BaseModel):
+    """The promotion gate's decision (tox -e gate), recorded before the build that ships it."""
+
+    checked_at: datetime
+    published_version: str | None = Field(description="The model compared with; None: the first.")
+    rows: int = Field(description="Holdout rows both models scored.")
+    comparisons: list[GateComparison]
+    published_data_sha256: str | None = Field(
+        description="The training data hash of the published model, to show when it differs."
+    )
+    passed: bool
+    override_reason: str | None = Field(
+        description="Why a model that failed the comparison was released (GATE_OVERRIDE_REASON)."
+    )
+
+
 class ModelMetadata(BaseModel):
-    """The model card written beside the artifact: what was trained, on what, and how well."""
+    """Written beside the artifact: what was trained, on what, how well, and the release gate."""
 
     name: str
     version: str
@@ -43,11 +73,17 @@ class ModelMetadata(BaseModel):
     data_sha256: str
     python_version: str
     sklearn_version: str
+    libraries: dict[str, str] = Field(
+        default_factory=dict, description="Versions of the libraries that trained and converted it."
+    )
     n_train: int
     n_holdout: int
     metrics: HoldoutMetrics
     input_fields: list[str]
     features: FeatureLists
+    gate: GateRecord | None = Field(
+        default=None, description="The comparison with the published model; None until gated."
+    )
 
 
 class RecordError(BaseModel):

@@ -6,7 +6,8 @@
 
 prepare validates the data file and splits it into data/prepared/ (train.jsonl, holdout.jsonl and
 source.json). train fits the pipeline on the train part, scores it on the holdout and writes the
-versioned artifacts and their metadata into trained_models/, where the wheel picks them up. evaluate
+versioned artifacts, their metadata and the model card into trained_models/, where the wheel picks
+them up (tox -e gate adds its decision to the metadata and the card before the build). evaluate
 writes reports/metrics.json and the plot data of reports/plots/ (ROC, calibration, confusion).
 `tox -e train`, `tox -e test_package` and `dvc repro` run these functions; `tox -e build` only runs
 check, which refuses a missing model or one that config.yml or the data no longer describe.
@@ -19,10 +20,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata as distributions
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import sklearn
 from loguru import logger
@@ -40,6 +43,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ._version import __version__
+from .card import render_card
 from .config import (
     DATASET_DIR,
     PREPARED_DIR,
@@ -49,12 +53,20 @@ from .config import (
     config,
 )
 from .data import load_dataset, sha256_of, to_records
-from .persistence import ModelNotTrainedError, load_metadata, load_pipeline, save_model
+from .persistence import (
+    ModelNotTrainedError,
+    load_metadata,
+    load_pipeline,
+    save_metadata,
+    save_model,
+)
 from .pipeline import build_pipeline, resolve_estimator, to_onnx
 from .predict import model_inputs, to_columns
-from .schemas import INPUT_FIELDS, FeatureLists, HoldoutMetrics, ModelMetadata
+from .schemas import INPUT_FIELDS, FeatureLists, GateRecord, HoldoutMetrics, ModelMetadata
 
 CALIBRATION_BINS = 10
+# Recorded in the metadata and the card: what trained the model and converted it to ONNX.
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "pydantic")
 
 
 class MissingStageInputError(ValueError):
@@ -106,10 +118,26 @@ def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, P
 def score(
     pipeline: Pipeline, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
 ) -> HoldoutMetrics:
-    """Holdout scores: of the positive class (listed first) for two classes, else macro averages."""
-    classes = list(pipeline.classes_)
-    probabilities = pipeline.predict_proba(inputs)
-    predicted = pipeline.predict(inputs)
+    """Holdout scores of a fitted pipeline (see holdout_metrics)."""
+    classes = [str(name) for name in pipeline.classes_]
+    return holdout_metrics(labels, pipeline.predict_proba(inputs), classes, config)
+
+
+def holdout_metrics(
+    labels: Sequence[str],
+    probabilities: npt.NDArray[Any],
+    classes: Sequence[str],
+    config: Config = config,
+) -> HoldoutMetrics:
+    """Scores from class probabilities (columns in `classes` order); the label is the most
+    probable class. Two classes: of the positive class (listed first in config.yml). More: macro
+    averages, ROC AUC one-vs-rest. The gate scores both models it compares with this."""
+    # scikit-learn's metrics take the columns in sorted class order, summing to 1 in float64.
+    order = np.argsort(classes)
+    classes = [classes[index] for index in order]
+    probabilities = np.asarray(probabilities, dtype=np.float64)[:, order]
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
     truth = np.asarray(labels)
     averaged: dict[str, Any]
     if len(classes) == 2:
@@ -177,6 +205,7 @@ def train(
         data_sha256=source["sha256"],
         python_version=platform.python_version(),
         sklearn_version=sklearn.__version__,
+        libraries={name: distributions.version(name) for name in LIBRARIES},
         n_train=len(train_part.labels),
         n_holdout=len(holdout_part.labels),
         metrics=metrics,
@@ -185,7 +214,8 @@ def train(
             numeric=config.features.numeric, categorical=config.features.categorical
         ),
     )
-    path = save_model(pipeline, to_onnx(pipeline, config), metadata, output_dir)
+    card = render_card(metadata, pipeline, holdout_part.inputs(config), holdout_part.labels, config)
+    path = save_model(pipeline, to_onnx(pipeline, config), metadata, card, output_dir)
     logger.success("Saved model {} to {}", __version__, path)
     return metadata
 
@@ -265,6 +295,21 @@ def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> Model
             "the data give now; train it again (tox -e train, or test_package) before building"
         )
     logger.success("Trained model {} fits config.yml and the data", __version__)
+    return metadata
+
+
+def record_gate(
+    gate: GateRecord,
+    config: Config = config,
+    prepared_dir: Path = PREPARED_DIR,
+    model_dir: Path = TRAINED_MODEL_DIR,
+) -> ModelMetadata:
+    """Write the gate's decision into the trained model's metadata and card, before the build."""
+    metadata = load_metadata(__version__, model_dir).model_copy(update={"gate": gate})
+    pipeline = load_pipeline(__version__, model_dir)
+    holdout = Part.read(prepared_dir / "holdout.jsonl")
+    card = render_card(metadata, pipeline, holdout.inputs(config), holdout.labels, config)
+    save_metadata(metadata, card, model_dir)
     return metadata
 
 

@@ -56,6 +56,10 @@ FIRST_CLASS = next(iter(config.data.classes))
         ({"model": {"params": "C=1"}}, "model.params"),
         ({"model": {"estimatr": "random_forest"}}, "model.estimatr: Extra inputs"),
         ({"artifact": {"name": "../escape"}}, "artifact.name"),
+        ({"gate": {"metrics": {"auc": 0.01}}}, "unknown metrics ['auc']; choose from"),
+        ({"gate": {"metrics": {"accuracy": -0.01}}}, "tolerances of ['accuracy'] are negative"),
+        ({"gate": {"metrics": {}}}, "gate.metrics"),
+        ({"card": {"intended_use": ""}}, "card.intended_use"),
     ],
 )
 def test_bad_config_is_a_clear_error(

@@ -4,7 +4,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }} import CLASSES, __version__, load_model
+from {{ cookiecutter.package_name }} import (
+    CLASSES,
+    __version__,
+    load_model,
+    make_prediction,
+)
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
 from {{ cookiecutter.package_name }}.data import sha256_of
 from {{ cookiecutter.package_name }}.persistence import (
@@ -16,7 +21,12 @@ from {{ cookiecutter.package_name }}.persistence import (
     load_session,
 )
 from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
-from {{ cookiecutter.package_name }}.train_pipeline import Part, score, train
+from {{ cookiecutter.package_name }}.train_pipeline import (
+    Part,
+    holdout_metrics,
+    score,
+    train,
+)
 
 
 def test_metadata_describes_the_artifact(holdout: Part) -> None:
@@ -30,6 +40,15 @@ def test_metadata_describes_the_artifact(holdout: Part) -> None:
     assert metadata.metrics == score(load_pipeline(), holdout.inputs(), holdout.labels)
     assert metadata.input_fields == list(INPUT_FIELDS)
     assert metadata.features.numeric == config.features.numeric
+
+
+def test_served_probabilities_give_the_training_metrics(holdout: Part) -> None:
+    """The gate measures each model from make_prediction's output, columns in CLASSES order."""
+    probabilities = make_prediction(holdout.records).probabilities
+    matrix = np.array([[row[name] for name in CLASSES] for row in probabilities if row])
+    served = holdout_metrics(holdout.labels, matrix, CLASSES).model_dump()
+    trained = load_model().metrics.model_dump()
+    assert served == pytest.approx(trained, abs=1e-5)
 
 
 def test_the_model_uses_exactly_the_configured_features() -> None:

@@ -1,0 +1,295 @@
+"""The promotion gate (`tox -e gate`): is the trained model at least as good as the published one?
+
+    MODEL_INDEX_URL=https://<user>:<token>@<private-index>/simple/ tox -e gate
+    GATE_OVERRIDE_REASON="why" tox -e gate    # let a worse model through, on the record
+
+1. The candidate is the model trained in this tree (tox -e gate first checks that it fits
+   config.yml and the data).
+2. The published model is the newest version on MODEL_INDEX_URL below the candidate's. Its wheel
+   comes from that index alone (its sha256 checked) and goes into a throwaway environment, with
+   its own dependencies from the usual index.
+3. Each model scores the candidate's holdout (data/prepared/holdout.jsonl) through its own
+   package's make_prediction, and both are measured by the same code on the rows both scored.
+4. The metrics of config.yml's gate section are compared: worse than its tolerance fails (exit 1),
+   unless GATE_OVERRIDE_REASON says why to release anyway. A passed or overridden decision is
+   written into the candidate's metadata and model card, which the build then ships.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.request import Request, urlopen
+
+ROOT = Path(__file__).resolve().parents[1]
+HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
+DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
+OVERRIDE = "GATE_OVERRIDE_REASON"
+
+
+class GateError(Exception):
+    """The gate cannot decide: its message says what to fix."""
+
+
+def score_holdout(holdout: Path) -> dict[str, Any]:
+    """The installed package's probabilities for every holdout record, through its public
+    contract alone: this runs inside the published model's environment as well."""
+    import {{ cookiecutter.package_name }} as model
+
+    rows = [json.loads(line) for line in holdout.read_text(encoding="utf-8").splitlines()]
+    metadata = model.load_model()
+    result = model.make_prediction([row["record"] for row in rows])
+    return {
+        "version": model.__version__,
+        "classes": list(model.CLASSES),
+        "data_sha256": metadata.data_sha256,
+        "probabilities": result.probabilities,
+    }
+
+
+def redacted(url: str) -> str:
+    """The URL without its credentials, for messages."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"****@{host}" if "@" in parts.netloc else host))
+
+
+def fetch(url: str) -> bytes:
+    """GET with the credentials of the URL sent as basic auth (urllib ignores them in the URL)."""
+    parts = urlsplit(url)
+    credentials, _, host = parts.netloc.rpartition("@")
+    request = Request(urlunsplit(parts._replace(netloc=host)))
+    if credentials:
+        token = base64.b64encode(credentials.encode()).decode("ascii")
+        request.add_header("Authorization", f"Basic {token}")
+    with urlopen(request, timeout=60) as response:
+        body: bytes = response.read()
+        return body
+
+
+class LinkParser(HTMLParser):
+    """The file links of a PEP 503 simple page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.links.append(href)
+
+
+def published_wheels(index_url: str) -> dict[str, str]:
+    """{version: wheel URL} of the distribution on the index; empty when it has none yet."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    page = f"{index_url.rstrip('/')}/{canonicalize_name(DISTRIBUTION)}/"
+    try:
+        html = fetch(page).decode("utf-8", errors="replace")
+    except HTTPError as error:
+        if error.code == 404:
+            return {}
+        raise GateError(
+            f"the index answered {error.code} {error.reason} for {redacted(page)}: check "
+            "MODEL_INDEX_URL and its credentials"
+        ) from error
+    except (URLError, OSError) as error:
+        raise GateError(f"cannot reach the index at {redacted(page)}: {error}") from error
+    parser = LinkParser()
+    parser.feed(html)
+    wheels = {}
+    for link in parser.links:
+        name = urlsplit(link).path.rsplit("/", 1)[-1]
+        try:
+            _, version, _, _ = parse_wheel_filename(name)
+        except InvalidWheelFilename:
+            continue  # an sdist, or another file
+        wheels[str(version)] = urljoin(page, link)
+    return wheels
+
+
+def download(url: str, folder: Path) -> Path:
+    """Fetch a wheel and check it against the sha256 the index lists with it."""
+    body = fetch(url)
+    parts = urlsplit(url)
+    algorithm, _, expected = parts.fragment.partition("=")
+    if algorithm == "sha256" and hashlib.sha256(body).hexdigest() != expected:
+        raise GateError(f"{redacted(url)}: the download does not match the index's sha256")
+    path = folder / parts.path.rsplit("/", 1)[-1]
+    path.write_bytes(body)
+    return path
+
+
+def score_published(wheel: Path, folder: Path) -> dict[str, Any]:
+    """Install the published wheel in a throwaway environment and score the holdout with it."""
+    environment = folder / "env"
+    python = environment / "bin" / "python"
+    uv = [sys.executable, "-m", "uv"]
+    steps = [
+        [*uv, "venv", "--quiet", "--python", sys.executable, str(environment)],
+        # The model from its downloaded file; its dependencies from the usual index.
+        [*uv, "pip", "install", "--quiet", "--python", str(python), str(wheel)],
+    ]
+    for step in steps:
+        if subprocess.run(step, check=False).returncode:
+            raise GateError(f"could not install {wheel.name} in a throwaway environment")
+    output = folder / "published.json"
+    command = [str(python), __file__, "--score", str(HOLDOUT), str(output)]
+    # From the throwaway folder and without PYTHONPATH: the candidate must not be imported instead.
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if subprocess.run(command, cwd=folder, env=clean, check=False).returncode:
+        raise GateError(f"the published {wheel.name} failed to score the holdout (see above)")
+    scored: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+    return scored
+
+
+def main() -> None:
+    from packaging.version import Version
+
+    from {{ cookiecutter.package_name }} import __version__
+    from {{ cookiecutter.package_name }}.config import config
+    from {{ cookiecutter.package_name }}.schemas import GateComparison, GateRecord
+    from {{ cookiecutter.package_name }}.train_pipeline import holdout_metrics, record_gate
+
+    index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
+    if not index_url:
+        raise GateError(
+            "MODEL_INDEX_URL is not set: set it to the simple URL of the private index, with its "
+            "credentials, to compare with the published model"
+        )
+    if not HOLDOUT.is_file():
+        raise GateError(f"{HOLDOUT}: missing; train the model first (tox -e train)")
+    reason = os.environ.get(OVERRIDE, "").strip() or None
+    below = {
+        version: url
+        for version, url in published_wheels(index_url).items()
+        if Version(version) < Version(__version__)
+    }
+    if not below:
+        print(f"Gate: no version of {DISTRIBUTION} below {__version__} on the index: first release")
+        record_gate(
+            GateRecord(
+                checked_at=datetime.now(UTC),
+                published_version=None,
+                rows=0,
+                comparisons=[],
+                published_data_sha256=None,
+                passed=True,
+                override_reason=None,
+            )
+        )
+        return
+    published_version = max(below, key=Version)
+    with tempfile.TemporaryDirectory(prefix="gate-") as temporary:
+        folder = Path(temporary)
+        print(f"Gate: installing the published {DISTRIBUTION} {published_version}")
+        published = score_published(download(below[published_version], folder), folder)
+    if published["version"] != published_version:
+        raise GateError(
+            f"the throwaway environment ran {published['version']}, not {published_version}"
+        )
+    candidate = score_holdout(HOLDOUT)
+    classes = candidate["classes"]
+    if sorted(published["classes"]) != sorted(classes):
+        raise GateError(
+            f"the published {published_version} predicts the classes {published['classes']}, "
+            f"the candidate {classes}: no like-for-like comparison"
+        )
+    labels = [json.loads(line)["label"] for line in HOLDOUT.read_text("utf-8").splitlines()]
+    both = [
+        index
+        for index, (one, other) in enumerate(
+            zip(published["probabilities"], candidate["probabilities"], strict=True)
+        )
+        if one is not None and other is not None
+    ]
+    if not both:
+        raise GateError(f"the published {published_version} refused every holdout record")
+
+    def measured(scored: dict[str, Any]) -> dict[str, float]:
+        matrix = [[scored["probabilities"][index][name] for name in classes] for index in both]
+        import numpy as np
+
+        truth = [labels[index] for index in both]
+        return holdout_metrics(truth, np.asarray(matrix), classes, config).model_dump()
+
+    old, new = measured(published), measured(candidate)
+    tolerances = config.gate.metrics
+    comparisons = [
+        GateComparison(
+            metric=metric,
+            published=old[metric],
+            candidate=new[metric],
+            tolerance=tolerance,
+            passed=config.gate.worse_by(metric, old[metric], new[metric]) <= tolerance + 1e-12,
+        )
+        for metric, tolerance in tolerances.items()
+    ]
+    passed = all(item.passed for item in comparisons)
+
+    print(
+        f"\nGate: {DISTRIBUTION} {__version__} (candidate) against {published_version} (the "
+        f"newest published), on {len(both)} of {len(labels)} holdout rows\n"
+    )
+    print(f"{'metric':<14}{published_version:>12}{__version__:>12}{'change':>10}  tolerance")
+    for metric in old:
+        change = new[metric] - old[metric]
+        verdict = "not gated"
+        if metric in tolerances:
+            verdict = f"{tolerances[metric]:<10g} " + (
+                "ok" if next(c for c in comparisons if c.metric == metric).passed else "WORSE"
+            )
+        print(f"{metric:<14}{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}  {verdict}")
+    same = published["data_sha256"] == candidate["data_sha256"]
+    print(
+        f"{'data sha256':<14}{published['data_sha256'][:10]:>12}{candidate['data_sha256'][:10]:>12}"
+        f"  {'same training data' if same else 'OTHER TRAINING DATA'}\n"
+    )
+
+    if passed and reason:
+        print(f"Gate: passed; {OVERRIDE} is not needed and is not recorded")
+        reason = None
+    if not passed and not reason:
+        worse = ", ".join(item.metric for item in comparisons if not item.passed)
+        raise GateError(
+            f"the candidate {__version__} is worse than the published {published_version} beyond "
+            f"the tolerance on {worse}. Improve the model, change config.yml's gate section in a "
+            f'reviewed commit, or release it anyway with {OVERRIDE}="why" (recorded in its '
+            "metadata and model card)"
+        )
+    record_gate(
+        GateRecord(
+            checked_at=datetime.now(UTC),
+            published_version=published_version,
+            rows=len(both),
+            comparisons=comparisons,
+            published_data_sha256=published["data_sha256"],
+            passed=passed,
+            override_reason=reason,
+        )
+    )
+    if passed:
+        print(f"Gate passed: recorded in the metadata and model card of {__version__}")
+    else:
+        print(f"Gate failed and OVERRIDDEN ({OVERRIDE}: {reason}): recorded in metadata and card")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--score"]:
+        _, _, holdout, output = sys.argv
+        Path(output).write_text(json.dumps(score_holdout(Path(holdout))), encoding="utf-8")
+    else:
+        try:
+            main()
+        except GateError as error:
+            sys.exit(f"Gate failed: {error}")
