@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }} import (
     EXAMPLE_RECORD,
     ModelNotTrainedError,
+    load_card,
     load_model,
     make_prediction,
 )
@@ -49,6 +50,7 @@ def test_not_ready_when_the_model_cannot_load(
     assert client.get("/health").status_code == 200
     for answer in (
         client.get("/api/v1/model"),
+        client.get("/api/v1/model/card"),
         client.post("/api/v1/predict", json={"records": [EXAMPLE_RECORD]}),
     ):
         assert answer.status_code == 503
@@ -63,6 +65,20 @@ def test_model_info_comes_from_the_package(client: TestClient) -> None:
     metadata = load_model().model_dump(mode="json")
     assert {key: body[key] for key in metadata} == metadata
     assert body["version"] == model_version
+
+
+def test_model_card_comes_from_the_package(client: TestClient) -> None:
+    page = client.get("/api/v1/model/card")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.text == load_card("html")
+    text = client.get("/api/v1/model/card", params={"format": "markdown"})
+    assert text.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert text.text == load_card("markdown")
+    assert text.text.startswith("# Model card: ")
+    wrong = client.get("/api/v1/model/card", params={"format": "pdf"})
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "query.format"
 
 
 def test_metrics_count_requests_and_predictions(client: TestClient, example: Record) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -91,5 +92,46 @@ def test_browser_fills_the_form(server: str) -> None:
             page.click("button[type=submit]")
             page.wait_for_function("document.getElementById('result').textContent.includes('422')")
             assert name in (page.text_content("#result") or "")
+        finally:
+            browser.close()
+
+
+def test_browser_shows_the_model_card(server: str, tmp_path: Path) -> None:
+    """The card's plots render from the page itself: no request leaves the service."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(server + "/api/v1/model/card", wait_until="load")
+            assert f"{model_version}" in page.title()
+            drawn = page.evaluate(
+                "[...document.images].map((image) => [image.alt, image.complete, "
+                "image.naturalWidth, image.getBoundingClientRect().height])"
+            )
+            assert sorted(name for name, *_ in drawn) == [
+                "Calibration",
+                "Confusion matrix",
+                "ROC curve",
+            ]
+            for name, complete, width, height in drawn:
+                assert complete, name
+                assert width == 500, name
+                assert height > 100, name
+            assert page.locator("text=Holdout metrics").is_visible()
+            assert page.locator(".sk-top-container, .sk-estimator").first.is_visible()
+            shot = tmp_path / "model-card.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 50_000
+            outside = [url for url in requested if not url.startswith((server, "data:"))]
+            assert outside == []
         finally:
             browser.close()
