@@ -1,9 +1,9 @@
 """The template's golden path, run for real on this machine.
 
-bake -> train -> test -> build -> start a private index (pypiserver, htpasswd) -> publish with the
-project's own tox env -> install the API from the index as the PaaS does -> serve it with the start
-command of railway.json -> send a real prediction. `tox -e demo` runs it; the template's
-end-to-end test reuses these steps.
+bake -> start a private index (pypiserver, htpasswd) -> train and test -> gate against the index
+-> build -> publish with the project's own tox envs -> install the API from the index as the PaaS
+does -> serve it with the start command of railway.json -> send a real prediction. `tox -e demo`
+runs it; the template's end-to-end test reuses these steps.
 """
 
 import argparse
@@ -174,6 +174,12 @@ def publish(project: Path, index: Server, password: str) -> subprocess.Completed
     )
 
 
+def gate(project: Path, index_url: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """The model package's own `tox -e gate` against the index (GATE_OVERRIDE_REASON unset)."""
+    environment = {"GATE_OVERRIDE_REASON": "", **environment}
+    return tox(project / "model-package", "gate", MODEL_INDEX_URL=index_url, **environment)
+
+
 def wheel_digest(output: str) -> str:
     """The sha256 the build or the upload printed for the wheel (scripts/publish.py)."""
     (digest,) = re.findall(r"^sha256 ([0-9a-f]{64})  \S+\.whl$", output, re.MULTILINE)
@@ -267,13 +273,18 @@ def main() -> None:
     with step("bake a project with the default answers", timings):
         project = bake(output)
     model = project / "model-package"
-    with step("model package: train and test (tox -e test_package)", timings):
-        tox(model, "test_package")
-    with step("model package: build the wheel around that model (tox -e build)", timings):
-        tested = wheel_digest(tox(model, "build").stdout)
     with step("start a private index (pypiserver, htpasswd) on loopback", timings):
         index = start_index(output / "index", password)
     try:
+        with step("model package: train and test (tox -e test_package)", timings):
+            tox(model, "test_package")
+        with step("gate it against the published model (tox -e gate)", timings):
+            gated = gate(project, index_url_with_credentials(index, password)).stdout
+            for line in gated.splitlines():
+                if line.startswith("Gate"):
+                    print(f"    {line}")
+        with step("model package: build the wheel around that model (tox -e build)", timings):
+            tested = wheel_digest(tox(model, "build").stdout)
         with step("publish the very wheel that was tested (tox -e publish_model)", timings):
             uploaded = wheel_digest(publish(project, index, password).stdout)
             if uploaded != tested:

@@ -64,7 +64,6 @@ EXPECTED_FILES = {
     "model-package/{package}/schemas.py",
     "model-package/{package}/train_pipeline.py",
     "api/pyproject.toml",
-    "api/requirements-model.txt",
     "api/requirements-test.txt",
     "api/requirements.txt",
     "api/scripts/install.py",

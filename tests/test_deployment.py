@@ -55,37 +55,40 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
     assert config["executors"]["python"]["docker"][0]["image"] == f"cimg/python:{python_version}"
 
     workflows = config["workflows"]
-    for workflow in workflows.values():
-        names = set()
-        for entry in workflow["jobs"]:
-            name, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
-            assert name in jobs, f"workflow names an undefined job {name}"
-            for required in options.get("requires", []):
-                assert required in names, f"{name} requires {required}, not defined before it"
-            names.add(name)
+    assert list(workflows) == ["train-test-release"]
+    entries = {}
+    for entry in workflows["train-test-release"]["jobs"]:
+        job, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
+        assert job in jobs, f"the workflow names an undefined job {job}"
+        name = options.get("name", job)
+        for required in options.get("requires", []):
+            assert required in entries, f"{name} requires {required}, not defined before it"
+        entries[name] = options
 
-    def options_of(workflow: str, job: str) -> dict:
-        for entry in workflows[workflow]["jobs"]:
-            if isinstance(entry, dict) and job in entry:
-                return entry[job]
-        raise AssertionError(f"{job} is not in {workflow}")
-
-    deploy = options_of("test-and-deploy", "deploy_api")
-    assert deploy["requires"] == ["test_api"]
-    assert deploy["serial-group"] == "<< pipeline.project.slug >>/deploy-api"
-    assert options_of("test-and-deploy", "test_api")["requires"] == ["test_model"]
+    # train -> test -> gate -> build (test_model) -> publish -> test the API against the published
+    # package -> deploy -> confirm, on the default branch; elsewhere the API is tested against the
+    # wheel test_model built, and nothing is published or deployed.
     branch = context.get("default_branch", "main")
-    assert deploy["filters"] == {"branches": {"only": branch}}
-
-    publish = options_of("release-model", "publish_model")
-    assert publish["requires"] == ["test_model", "test_batch_engines"]
-    assert options_of("release-model", "test_batch_engines")["filters"] == publish["filters"]
-    assert publish["filters"]["branches"] == {"ignore": "/.*/"}
-    assert publish["filters"]["tags"]["only"].startswith("/^model-v")
-    assert options_of("release-model", "test_model")["filters"] == publish["filters"]
-    assert all(
-        "publish_model" not in json.dumps(entry) for entry in workflows["test-and-deploy"]["jobs"]
+    only, ignore = {"branches": {"only": branch}}, {"branches": {"ignore": branch}}
+    test_model_envs = next(
+        step["tox"]["envs"]
+        for step in jobs["test_model"]["steps"]
+        if isinstance(step, dict) and "tox" in step
     )
+    assert test_model_envs.split(",")[-2:] == ["gate", "build"]
+    assert entries["test_model"]["context"] == "model-index"
+    assert entries["publish_model"]["requires"] == ["test_model", "test_batch_engines"]
+    assert entries["publish_model"]["filters"] == only
+    assert entries["test_api_published"]["requires"] == ["publish_model"]
+    assert entries["test_api_published"]["model"] == "published"
+    assert entries["test_api_published"]["filters"] == only
+    assert entries["test_api_built"]["requires"] == ["test_model"]
+    assert entries["test_api_built"]["model"] == "built"
+    assert entries["test_api_built"]["filters"] == ignore
+    deploy = entries["deploy_api"]
+    assert deploy["requires"] == ["test_api_published"]
+    assert deploy["serial-group"] == "<< pipeline.project.slug >>/deploy-api"
+    assert deploy["filters"] == only
 
     # Every tox env a job calls exists in that part's tox.ini: no logic lives in the YAML alone.
     for job in jobs.values():

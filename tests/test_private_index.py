@@ -1,6 +1,7 @@
 """Slow tier: publish to a real private index and install the API from it, decoy present."""
 
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -63,10 +64,9 @@ def test_publish_install_serve(
     published = golden_path.publish(baked_project, index, PASSWORD)
     assert "publish: uploaded version 0.1.0" in published.stdout
 
-    with pytest.raises(golden_path.StepFailed) as again:
-        golden_path.publish(baked_project, index, PASSWORD)
-    assert "version 0.1.0 is already on the index" in output_of(again)
-    assert "bump titanic_survival_model/VERSION" in output_of(again)
+    again = golden_path.publish(baked_project, index, PASSWORD).stdout
+    assert "version 0.1.0 is already on the index and is left as it is" in again
+    assert "bump titanic_survival_model/VERSION" in again
 
     venv = tmp_path_factory.mktemp("api") / "venv"
     decoy = decoy_index.url + "/simple/"
@@ -118,3 +118,72 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
     prediction = json.loads(completed.stdout.split("Prediction: ", 1)[1].splitlines()[0])
     assert prediction["model_version"] == "0.1.0"
     print(completed.stdout)
+
+
+def trained(package: Path) -> dict:
+    (metadata,) = (package / "trained_models").glob("*.json")
+    return json.loads(metadata.read_text())
+
+
+def test_gate_holds_back_a_worse_model(tmp_path: Path) -> None:
+    """0.1.0 is published; 0.2.0 without `sex` fails the gate, passes with a reason on record, and
+    passes on its merits once `sex` is back. A changed model under a published version fails."""
+    project = golden_path.bake(tmp_path)
+    model = project / "model-package"
+    package = model / "titanic_survival_model"
+    config_file = package / "config.yml"
+    original = config_file.read_text()
+    without_sex = original.replace("[pclass, sex, embarked,", "[pclass, embarked,")
+    assert without_sex != original
+    reason = "sex is a protected attribute here: dropped on legal advice (ticket LEGAL-12)"
+    with golden_path.serving(golden_path.start_index(tmp_path / "index", PASSWORD)) as index:
+        url = golden_path.index_url_with_credentials(index, PASSWORD)
+        golden_path.tox(model, "train")
+        first = golden_path.gate(project, url).stdout
+        assert "below 0.1.0 on the index: first release" in first
+        assert trained(package)["gate"]["published_version"] is None
+        golden_path.tox(model, "build")
+        golden_path.publish(project, index, PASSWORD)
+        published = trained(package)["metrics"]
+
+        (package / "VERSION").write_text("0.2.0\n")
+        config_file.write_text(without_sex)
+        golden_path.tox(model, "train")
+        candidate = trained(package)["metrics"]
+        with pytest.raises(golden_path.StepFailed) as worse:
+            golden_path.gate(project, url)
+        table = output_of(worse)
+        print(table[table.index("Gate: titanic") :])
+        assert "titanic-survival-model 0.2.0 (candidate) against 0.1.0" in table
+        tolerances = {"roc_auc": 0.001, "log_loss": 0.001, "accuracy": 0.01}  # config.yml
+        for metric, tolerance in tolerances.items():
+            old, new = published[metric], candidate[metric]
+            loss = new - old if metric == "log_loss" else old - new
+            verdict = "WORSE" if loss > tolerance else "ok"
+            figures = rf"{old:.4f}\s+{new:.4f}\s+{new - old:+.4f}\s+{tolerance:g}\s+{verdict}"
+            assert re.search(rf"^{metric}\s+{figures}$", table, re.MULTILINE), metric
+        assert "Gate failed: the candidate 0.2.0 is worse than the published 0.1.0" in table
+        assert trained(package)["gate"] is None  # a failed gate records nothing: no build
+
+        overridden = golden_path.gate(project, url, GATE_OVERRIDE_REASON=reason).stdout
+        assert "OVERRIDDEN" in overridden
+        gate = trained(package)["gate"]
+        assert (gate["passed"], gate["override_reason"]) == (False, reason)
+        folder = package / "trained_models"
+        cards = [path.read_text() for path in folder.iterdir() if path.suffix in (".html", ".md")]
+        assert len(cards) == 2
+        assert all(reason in card for card in cards)
+
+        config_file.write_text(original)
+        golden_path.tox(model, "train")
+        restored = golden_path.gate(project, url).stdout
+        assert "Gate passed" in restored
+        gate = trained(package)["gate"]
+        assert (gate["passed"], gate["override_reason"]) == (True, None)
+
+        (package / "VERSION").write_text("0.1.0\n")
+        config_file.write_text(without_sex)
+        golden_path.tox(model, "train")
+        with pytest.raises(golden_path.StepFailed) as changed:
+            golden_path.gate(project, url)
+        assert "version 0.1.0 is already on the index with another model" in output_of(changed)

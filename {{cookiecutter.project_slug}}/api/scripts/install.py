@@ -1,9 +1,9 @@
 """Install the API's dependencies, taking the model package from the private index only.
 
-Step 1 installs the pinned model package (requirements-model.txt) with --no-deps from
-MODEL_INDEX_URL as the only index, so a package of the same name on a public index can never be
-chosen (dependency confusion). Step 2 installs requirements.txt and the model's own declared
-dependencies from the usual index.
+Step 1 installs the model package at the version of model-package's VERSION (the one place a
+model version is set) with --no-deps from MODEL_INDEX_URL as the only index, so a package of the
+same name on a public index can never be chosen (dependency confusion). Step 2 installs
+requirements.txt and the model's own declared dependencies from the usual index.
 
     MODEL_INDEX_URL=https://<token>@<private-index>/<account>/ python scripts/install.py
     MODEL_WHEEL=../model-package/dist/<wheel> python scripts/install.py   # a local build instead
@@ -15,16 +15,27 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 API_ROOT = Path(__file__).resolve().parents[1]
+DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
+# The model version served is the model package's own VERSION. A build that sees only api/
+# (Railway's upload, a Docker context) reads the copy CI's deploy job stamps into MODEL_VERSION.
+VERSION_FILES = (
+    API_ROOT.parent / "model-package" / {{ cookiecutter.package_name | tojson }} / "VERSION",
+    API_ROOT / "MODEL_VERSION",
+)
 
 
 def pinned_model() -> tuple[str, str]:
-    """(distribution, version) from the one `name==version` line of requirements-model.txt."""
-    lines = (API_ROOT / "requirements-model.txt").read_text().splitlines()
-    (pin,) = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    name, version = pin.split("==")
-    return name.strip(), version.strip()
+    """(distribution, version): the model package's VERSION, from the first file that exists."""
+    for path in VERSION_FILES:
+        if path.is_file():
+            return DISTRIBUTION, path.read_text(encoding="utf-8").strip()
+    fail(
+        f"no model version: neither {VERSION_FILES[0]} nor {VERSION_FILES[1]} exists; build "
+        "from the repository, or copy model-package's VERSION to api/MODEL_VERSION first"
+    )
 
 
 # Other package sources that pip or uv would otherwise add from the environment.
@@ -66,7 +77,7 @@ def run_isolated(arguments: list[str]) -> int:
     return subprocess.run([*command, *arguments], env=environment, check=False).returncode
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(f"install.py: {message}", file=sys.stderr)
     sys.exit(2)
 
@@ -90,7 +101,7 @@ def main() -> None:
         fail(f"could not install {name}=={version}; check MODEL_INDEX_URL and its credentials")
     installed = metadata.version(name)
     if installed != version:
-        fail(f"installed {name} {installed}, but requirements-model.txt pins {version}")
+        fail(f"installed {name} {installed}, but the model package's VERSION says {version}")
     # Step 2: everything else from the usual index, the model's dependencies included.
     dependencies = [req for req in metadata.requires(name) or [] if "extra ==" not in req]
     requirements = ["-r", str(API_ROOT / "requirements.txt"), *dependencies]

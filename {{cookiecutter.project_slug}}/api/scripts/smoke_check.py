@@ -8,10 +8,10 @@ sends the example the service publishes in its OpenAPI document.
 
     python scripts/smoke_check.py https://<your-service> [--expect-commit SHA]
 
-The expected model version is the pin in requirements-model.txt, the API version app.__version__;
---expect-model and --expect-api override them. SMOKE_TIMEOUT (seconds, default 300) bounds the
-wait. API_KEY is sent when it is set. Exits 1 with the reason when the service never reports what
-is expected, is not ready, or fails to predict.
+The expected model version is the model package's VERSION (install.pinned_model), the API version
+app.__version__; --expect-model and --expect-api override them. SMOKE_TIMEOUT (seconds, default
+300) bounds the wait. API_KEY is sent when it is set. Exits 1 with the reason when the service
+never reports what is expected, is not ready, or fails to predict.
 """
 
 import argparse
@@ -135,7 +135,7 @@ def predict(base: str, model_version: str) -> dict[str, Any]:
 def main(arguments: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("base", help="the service's base URL, https://...")
-    parser.add_argument("--expect-model", help="default: the pin in requirements-model.txt")
+    parser.add_argument("--expect-model", help="default: the model package's VERSION")
     parser.add_argument("--expect-api", help="default: app.__version__")
     parser.add_argument("--expect-commit", help="the commit the deploy shipped (CI's SHA)")
     options = parser.parse_args(arguments)

@@ -7,7 +7,9 @@
    config.yml and the data).
 2. The published model is the newest version on MODEL_INDEX_URL below the candidate's. Its wheel
    comes from that index alone (its sha256 checked) and goes into a throwaway environment, with
-   its own dependencies from the usual index.
+   its own dependencies from the usual index. When the candidate's own version is already on the
+   index, that one must score exactly as the candidate does: a published version is never
+   replaced, so a changed model needs a new VERSION.
 3. Each model scores the candidate's holdout (data/prepared/holdout.jsonl) through its own
    package's make_prediction, and both are measured by the same code on the rows both scored.
 4. The metrics of config.yml's gate section are compared: worse than its tolerance fails (exit 1),
@@ -34,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
 DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
 OVERRIDE = "GATE_OVERRIDE_REASON"
+# Probabilities this close are one model (ONNX computes in float32); anything else is another.
+SAME_MODEL = 1e-5
 
 
 class GateError(Exception):
@@ -130,8 +134,17 @@ def download(url: str, folder: Path) -> Path:
     return path
 
 
-def score_published(wheel: Path, folder: Path) -> dict[str, Any]:
-    """Install the published wheel in a throwaway environment and score the holdout with it."""
+def score_published(url: str, version: str) -> dict[str, Any]:
+    """Install a published wheel in a throwaway environment and score the holdout with it."""
+    print(f"Gate: installing the published {DISTRIBUTION} {version}")
+    with tempfile.TemporaryDirectory(prefix="gate-") as temporary:
+        scored = score_in_environment(download(url, Path(temporary)), Path(temporary))
+    if scored["version"] != version:
+        raise GateError(f"the throwaway environment ran {scored['version']}, not {version}")
+    return scored
+
+
+def score_in_environment(wheel: Path, folder: Path) -> dict[str, Any]:
     environment = folder / "env"
     python = environment / "bin" / "python"
     uv = [sys.executable, "-m", "uv"]
@@ -153,6 +166,29 @@ def score_published(wheel: Path, folder: Path) -> dict[str, Any]:
     return scored
 
 
+def check_already_published(url: str, version: str) -> None:
+    """The candidate's version is on the index: it must be this very model, not a changed one."""
+    published = score_published(url, version)
+    candidate = score_holdout(HOLDOUT)
+    differences = [
+        abs(one[name] - other[name])
+        for one, other in zip(published["probabilities"], candidate["probabilities"], strict=True)
+        if one is not None and other is not None
+        for name in other
+    ]
+    largest = max(differences, default=float("inf"))
+    if largest > SAME_MODEL:
+        raise GateError(
+            f"version {version} is already on the index with another model (probabilities differ "
+            f"by up to {largest:.3g} on the holdout). A published version is never replaced: bump "
+            "VERSION to release this model"
+        )
+    print(
+        f"Gate: {version} is already on the index and scores the holdout as this model does "
+        f"(largest difference {largest:.1g}): nothing new to publish"
+    )
+
+
 def main() -> None:
     from packaging.version import Version
 
@@ -170,10 +206,12 @@ def main() -> None:
     if not HOLDOUT.is_file():
         raise GateError(f"{HOLDOUT}: missing; train the model first (tox -e train)")
     reason = os.environ.get(OVERRIDE, "").strip() or None
+    wheels = published_wheels(index_url)
+    if __version__ in wheels:
+        check_already_published(wheels[__version__], __version__)
+        return
     below = {
-        version: url
-        for version, url in published_wheels(index_url).items()
-        if Version(version) < Version(__version__)
+        version: url for version, url in wheels.items() if Version(version) < Version(__version__)
     }
     if not below:
         print(f"Gate: no version of {DISTRIBUTION} below {__version__} on the index: first release")
@@ -190,14 +228,7 @@ def main() -> None:
         )
         return
     published_version = max(below, key=Version)
-    with tempfile.TemporaryDirectory(prefix="gate-") as temporary:
-        folder = Path(temporary)
-        print(f"Gate: installing the published {DISTRIBUTION} {published_version}")
-        published = score_published(download(below[published_version], folder), folder)
-    if published["version"] != published_version:
-        raise GateError(
-            f"the throwaway environment ran {published['version']}, not {published_version}"
-        )
+    published = score_published(below[published_version], published_version)
     candidate = score_holdout(HOLDOUT)
     classes = candidate["classes"]
     if sorted(published["classes"]) != sorted(classes):

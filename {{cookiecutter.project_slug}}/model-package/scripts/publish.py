@@ -4,7 +4,9 @@
     python scripts/publish.py --digests  # tox -e build: the sha256 of what it built
 
 It refuses when dist/ is empty or holds another version than VERSION: what is uploaded is the
-build that was tested, and its sha256 is printed both after the build and before the upload.
+build that was tested, and its sha256 is printed both after the build and before the upload. A
+version the index already has is left as it is, with a note, and the command succeeds: CI
+publishes on every push, and only a new VERSION uploads anything.
 twine reads TWINE_REPOSITORY_URL, TWINE_USERNAME and TWINE_PASSWORD from the environment; this
 script never prints or stores them.
 """
@@ -82,10 +84,13 @@ def upload() -> None:
         return
     flat = " ".join(output.lower().split())
     if "409 conflict" in flat or "already exist" in flat:
-        sys.exit(
-            f"publish: version {version} is already on the index and a version cannot be "
-            f"replaced; bump {version_file.relative_to(ROOT)} and publish again"
+        # Publishing runs on every push to the default branch: only a new version is uploaded.
+        print(
+            f"publish: version {version} is already on the index and is left as it is (a version "
+            f"is never replaced; tox -e gate checks it is this model). To release a changed "
+            f"model, bump {version_file.relative_to(ROOT)}"
         )
+        return
     print(output, file=sys.stderr)
     sys.exit(f"publish: twine upload failed with exit status {completed.returncode}")
 
