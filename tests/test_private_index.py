@@ -57,6 +57,7 @@ def test_publish_without_credentials_fails_before_building(baked_project: Path) 
 
 def test_publish_install_serve(
     baked_project: Path,
+    model_wheel: Path,
     index: golden_path.Server,
     decoy_index: golden_path.Server,
     tmp_path_factory: pytest.TempPathFactory,
@@ -160,8 +161,10 @@ def test_gate_holds_back_a_worse_model(tmp_path: Path) -> None:
             old, new = published[metric], candidate[metric]
             loss = new - old if metric == "log_loss" else old - new
             verdict = "WORSE" if loss > tolerance else "ok"
-            figures = rf"{old:.4f}\s+{new:.4f}\s+{new - old:+.4f}\s+{tolerance:g}\s+{verdict}"
-            assert re.search(rf"^{metric}\s+{figures}$", table, re.MULTILINE), metric
+            figures = [f"{old:.4f}", f"{new:.4f}", f"{new - old:+.4f}", f"{tolerance:g}"]
+            cells = [metric, *figures, verdict]
+            row = r"\s+".join(map(re.escape, cells))
+            assert re.search(rf"^{row}$", table, re.MULTILINE), row
         assert "Gate failed: the candidate 0.2.0 is worse than the published 0.1.0" in table
         assert trained(package)["gate"] is None  # a failed gate records nothing: no build
 

@@ -3,7 +3,9 @@
 Step 1 installs the model package at the version of model-package's VERSION (the one place a
 model version is set) with --no-deps from MODEL_INDEX_URL as the only index, so a package of the
 same name on a public index can never be chosen (dependency confusion). Step 2 installs
-requirements.txt and the model's own declared dependencies from the usual index.
+requirements.txt from the usual index with --require-hashes: the lock of the API's dependencies and
+the model package's, exact versions with their hashes (tox -e lock). Then it checks that the model
+package's declared dependencies are met by the lock.
 
     MODEL_INDEX_URL=https://<token>@<private-index>/<account>/ python scripts/install.py
     MODEL_WHEEL=../model-package/dist/<wheel> python scripts/install.py   # a local build instead
@@ -102,11 +104,24 @@ def main() -> None:
     installed = metadata.version(name)
     if installed != version:
         fail(f"installed {name} {installed}, but the model package's VERSION says {version}")
-    # Step 2: everything else from the usual index, the model's dependencies included.
-    dependencies = [req for req in metadata.requires(name) or [] if "extra ==" not in req]
-    requirements = ["-r", str(API_ROOT / "requirements.txt"), *dependencies]
-    if subprocess.run([*installer(), *requirements], check=False).returncode:
-        fail("could not install the API's dependencies")
+    # Step 2: everything else from the usual index, as locked, the model's dependencies included.
+    lock = ["--require-hashes", "-r", str(API_ROOT / "requirements.txt")]
+    if subprocess.run([*installer(), *lock], check=False).returncode:
+        fail("could not install the API's dependencies from requirements.txt")
+    if unmet := unmet_requirements(name):
+        fail(f"{unmet}; add it to the lock with tox -e lock (requirements.txt)")
+
+
+def unmet_requirements(name: str) -> str:
+    """What the installed model package needs that the environment lacks, as pip or uv says it."""
+    command = installer()
+    check = [*command[: command.index("install")], "check"]
+    if "uv" in command:
+        check += ["--python", sys.executable]
+    report = subprocess.run(check, capture_output=True, text=True, check=False)
+    names = {name.lower(), name.lower().replace("-", "_")}
+    lines = (report.stdout + report.stderr).splitlines()
+    return "; ".join(line.strip() for line in lines if any(n in line.lower() for n in names))
 
 
 if __name__ == "__main__":
