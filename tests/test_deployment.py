@@ -78,6 +78,9 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
     assert test_model_envs.split(",")[-2:] == ["gate", "build"]
     assert entries["test_model"]["context"] == "model-index"
     assert entries["publish_model"]["requires"] == ["test_model", "test_batch_engines"]
+    assert entries["publish_model"]["context"] == "model-publish"
+    assert entries["publish_model"]["serial-group"] == "<< pipeline.project.slug >>/publish-model"
+    assert entries["test_api_published"]["context"] == "model-index"
     assert entries["publish_model"]["filters"] == only
     assert entries["test_api_published"]["requires"] == ["publish_model"]
     assert entries["test_api_published"]["model"] == "published"

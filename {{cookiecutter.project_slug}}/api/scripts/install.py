@@ -100,7 +100,11 @@ def main() -> None:
         )
     # Step 1: the model package alone, from the private index alone.
     if run_isolated(["--no-deps", *source]):
-        fail(f"could not install {name}=={version}; check MODEL_INDEX_URL and its credentials")
+        fail(
+            f"could not install {name}=={version}: check MODEL_INDEX_URL and its credentials, and "
+            "that this version is published (CI publishes a new VERSION from the default branch; "
+            "to try a local build, set MODEL_WHEEL to its wheel)"
+        )
     installed = metadata.version(name)
     if installed != version:
         fail(f"installed {name} {installed}, but the model package's VERSION says {version}")

@@ -27,10 +27,13 @@ import tempfile
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
@@ -56,6 +59,7 @@ def score_holdout(holdout: Path) -> dict[str, Any]:
         "version": model.__version__,
         "classes": list(model.CLASSES),
         "data_sha256": metadata.data_sha256,
+        "libraries": getattr(metadata, "libraries", {}),  # recorded since the model card came
         "probabilities": result.probabilities,
     }
 
@@ -68,13 +72,14 @@ def redacted(url: str) -> str:
 
 
 def fetch(url: str) -> bytes:
-    """GET with the credentials of the URL sent as basic auth (urllib ignores them in the URL)."""
+    """GET with the URL's credentials as basic auth, as pip sends them (a lone token is the user);
+    never passed on to a host the index redirects to."""
     parts = urlsplit(url)
-    credentials, _, host = parts.netloc.rpartition("@")
-    request = Request(urlunsplit(parts._replace(netloc=host)))
-    if credentials:
-        token = base64.b64encode(credentials.encode()).decode("ascii")
-        request.add_header("Authorization", f"Basic {token}")
+    request = Request(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        token = base64.b64encode(pair.encode()).decode("ascii")
+        request.add_unredirected_header("Authorization", f"Basic {token}")
     with urlopen(request, timeout=60) as response:
         body: bytes = response.read()
         return body
@@ -93,22 +98,36 @@ class LinkParser(HTMLParser):
             self.links.append(href)
 
 
-def published_wheels(index_url: str) -> dict[str, str]:
-    """{version: wheel URL} of the distribution on the index; empty when it has none yet."""
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-
-    page = f"{index_url.rstrip('/')}/{canonicalize_name(DISTRIBUTION)}/"
+def read_page(url: str) -> str | None:
+    """A page of the index; None when it answers 404."""
     try:
-        html = fetch(page).decode("utf-8", errors="replace")
+        return fetch(url).decode("utf-8", errors="replace")
     except HTTPError as error:
         if error.code == 404:
-            return {}
+            return None
         raise GateError(
-            f"the index answered {error.code} {error.reason} for {redacted(page)}: check "
+            f"the index answered {error.code} {error.reason} for {redacted(url)}: check "
             "MODEL_INDEX_URL and its credentials"
         ) from error
     except (URLError, OSError) as error:
-        raise GateError(f"cannot reach the index at {redacted(page)}: {error}") from error
+        raise GateError(f"cannot reach the index at {redacted(url)}: {error}") from error
+
+
+def published_wheels(index_url: str) -> dict["Version", str]:
+    """{version: wheel URL} of the distribution on the index; empty when it has none yet."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    root = index_url.rstrip("/") + "/"
+    page = f"{root}{canonicalize_name(DISTRIBUTION)}/"
+    html = read_page(page)
+    if html is None:
+        # A new package, or a wrong URL: only an index that answers at its root proves the first.
+        if read_page(root) is None:
+            raise GateError(
+                f"{redacted(root)} answers 404: MODEL_INDEX_URL must be the simple index's root "
+                "URL (the one pip takes as --index-url), with its credentials"
+            )
+        return {}
     parser = LinkParser()
     parser.feed(html)
     wheels = {}
@@ -118,7 +137,7 @@ def published_wheels(index_url: str) -> dict[str, str]:
             _, version, _, _ = parse_wheel_filename(name)
         except InvalidWheelFilename:
             continue  # an sdist, or another file
-        wheels[str(version)] = urljoin(page, link)
+        wheels[version] = urljoin(page, link)
     return wheels
 
 
@@ -170,23 +189,61 @@ def check_already_published(url: str, version: str) -> None:
     """The candidate's version is on the index: it must be this very model, not a changed one."""
     published = score_published(url, version)
     candidate = score_holdout(HOLDOUT)
-    differences = [
-        abs(one[name] - other[name])
-        for one, other in zip(published["probabilities"], candidate["probabilities"], strict=True)
-        if one is not None and other is not None
-        for name in other
-    ]
-    largest = max(differences, default=float("inf"))
+    if sorted(published["classes"]) != sorted(candidate["classes"]):
+        largest = float("inf")
+    else:
+        pairs = zip(published["probabilities"], candidate["probabilities"], strict=True)
+        largest = max(
+            (
+                abs(one[name] - other[name]) if one and other else float("inf")
+                for one, other in pairs
+                if one or other
+                for name in other or one
+            ),
+            default=0.0,
+        )
     if largest > SAME_MODEL:
+        changed = {
+            name: f"{published['libraries'].get(name)} -> {wanted}"
+            for name, wanted in candidate["libraries"].items()
+            if published["libraries"].get(name) != wanted
+        }
         raise GateError(
             f"version {version} is already on the index with another model (probabilities differ "
-            f"by up to {largest:.3g} on the holdout). A published version is never replaced: bump "
-            "VERSION to release this model"
+            f"by up to {largest:.3g} on the holdout; library versions changed: {changed or 'none'}"
+            "). A published version is never replaced: bump VERSION to release this model"
         )
     print(
         f"Gate: {version} is already on the index and scores the holdout as this model does "
         f"(largest difference {largest:.1g}): nothing new to publish"
     )
+
+
+def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[int], Any, Any]:
+    """The holdout rows both models scored, and each model's metrics on them."""
+    import numpy as np
+
+    from {{ cookiecutter.package_name }}.config import config
+    from {{ cookiecutter.package_name }}.train_pipeline import holdout_metrics
+
+    classes = candidate["classes"]
+    if sorted(published["classes"]) != sorted(classes):
+        raise GateError(
+            f"the published {published['version']} predicts the classes {published['classes']}, "
+            f"the candidate {classes}: no like-for-like comparison"
+        )
+    labels = [json.loads(line)["label"] for line in HOLDOUT.read_text("utf-8").splitlines()]
+    pairs = enumerate(zip(published["probabilities"], candidate["probabilities"], strict=True))
+    both = [index for index, (one, other) in pairs if one is not None and other is not None]
+    if not both:
+        raise GateError(f"the published {published['version']} refused every holdout record")
+
+    def measured(scored: dict[str, Any]) -> Any:
+        matrix = [[scored["probabilities"][index][name] for name in classes] for index in both]
+        truth = [labels[index] for index in both]
+        return holdout_metrics(truth, np.asarray(matrix), classes, config)
+
+    return both, measured(published), measured(candidate)
 
 
 def main() -> None:
@@ -195,7 +252,7 @@ def main() -> None:
     from {{ cookiecutter.package_name }} import __version__
     from {{ cookiecutter.package_name }}.config import config
     from {{ cookiecutter.package_name }}.schemas import GateComparison, GateRecord
-    from {{ cookiecutter.package_name }}.train_pipeline import holdout_metrics, record_gate
+    from {{ cookiecutter.package_name }}.train_pipeline import record_gate
 
     index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
     if not index_url:
@@ -206,13 +263,13 @@ def main() -> None:
     if not HOLDOUT.is_file():
         raise GateError(f"{HOLDOUT}: missing; train the model first (tox -e train)")
     reason = os.environ.get(OVERRIDE, "").strip() or None
+    record_gate(None)  # an earlier decision never outlives this run: only a pass is written back
     wheels = published_wheels(index_url)
-    if __version__ in wheels:
-        check_already_published(wheels[__version__], __version__)
+    candidate_version = Version(__version__)
+    if candidate_version in wheels:
+        check_already_published(wheels[candidate_version], __version__)
         return
-    below = {
-        version: url for version, url in wheels.items() if Version(version) < Version(__version__)
-    }
+    below = [version for version in wheels if version < candidate_version]
     if not below:
         print(f"Gate: no version of {DISTRIBUTION} below {__version__} on the index: first release")
         record_gate(
@@ -227,34 +284,11 @@ def main() -> None:
             )
         )
         return
-    published_version = max(below, key=Version)
-    published = score_published(below[published_version], published_version)
+    newest = max(below)
+    published = score_published(wheels[newest], str(newest))
     candidate = score_holdout(HOLDOUT)
-    classes = candidate["classes"]
-    if sorted(published["classes"]) != sorted(classes):
-        raise GateError(
-            f"the published {published_version} predicts the classes {published['classes']}, "
-            f"the candidate {classes}: no like-for-like comparison"
-        )
-    labels = [json.loads(line)["label"] for line in HOLDOUT.read_text("utf-8").splitlines()]
-    both = [
-        index
-        for index, (one, other) in enumerate(
-            zip(published["probabilities"], candidate["probabilities"], strict=True)
-        )
-        if one is not None and other is not None
-    ]
-    if not both:
-        raise GateError(f"the published {published_version} refused every holdout record")
-
-    def measured(scored: dict[str, Any]) -> dict[str, float]:
-        matrix = [[scored["probabilities"][index][name] for name in classes] for index in both]
-        import numpy as np
-
-        truth = [labels[index] for index in both]
-        return holdout_metrics(truth, np.asarray(matrix), classes, config).model_dump()
-
-    old, new = measured(published), measured(candidate)
+    both, old_metrics, new_metrics = compare(published, candidate)
+    old, new = old_metrics.model_dump(), new_metrics.model_dump()
     tolerances = config.gate.metrics
     comparisons = [
         GateComparison(
@@ -267,19 +301,18 @@ def main() -> None:
         for metric, tolerance in tolerances.items()
     ]
     passed = all(item.passed for item in comparisons)
+    verdicts = {item.metric: "ok" if item.passed else "WORSE" for item in comparisons}
 
     print(
-        f"\nGate: {DISTRIBUTION} {__version__} (candidate) against {published_version} (the "
-        f"newest published), on {len(both)} of {len(labels)} holdout rows\n"
+        f"\nGate: {DISTRIBUTION} {__version__} (candidate) against {newest} (the newest "
+        f"published), on {len(both)} of {len(published['probabilities'])} holdout rows\n"
     )
-    print(f"{'metric':<14}{published_version:>12}{__version__:>12}{'change':>10}  tolerance")
+    print(f"{'metric':<14}{newest!s:>12}{__version__:>12}{'change':>10}  tolerance")
     for metric in old:
         change = new[metric] - old[metric]
         verdict = "not gated"
         if metric in tolerances:
-            verdict = f"{tolerances[metric]:<10g} " + (
-                "ok" if next(c for c in comparisons if c.metric == metric).passed else "WORSE"
-            )
+            verdict = f"{tolerances[metric]:<10g} {verdicts[metric]}"
         print(f"{metric:<14}{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}  {verdict}")
     same = published["data_sha256"] == candidate["data_sha256"]
     print(
@@ -293,15 +326,15 @@ def main() -> None:
     if not passed and not reason:
         worse = ", ".join(item.metric for item in comparisons if not item.passed)
         raise GateError(
-            f"the candidate {__version__} is worse than the published {published_version} beyond "
-            f"the tolerance on {worse}. Improve the model, change config.yml's gate section in a "
+            f"the candidate {__version__} is worse than the published {newest} beyond the "
+            f"tolerance on {worse}. Improve the model, change config.yml's gate section in a "
             f'reviewed commit, or release it anyway with {OVERRIDE}="why" (recorded in its '
             "metadata and model card)"
         )
     record_gate(
         GateRecord(
             checked_at=datetime.now(UTC),
-            published_version=published_version,
+            published_version=str(newest),
             rows=len(both),
             comparisons=comparisons,
             published_data_sha256=published["data_sha256"],

@@ -18,6 +18,7 @@ from .config import CardConfig, Config
 from .schemas import LOWER_IS_BETTER, GateRecord, ModelMetadata
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     import pandas as pd
     from matplotlib.axes import Axes
     from sklearn.pipeline import Pipeline
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 CALIBRATION_BINS = 10
 
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem;
+body { font-family: system-ui, sans-serif; max-width: 66rem; margin: 2rem auto; padding: 0 1rem;
        color: #1d1d1d; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } .subtitle { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: .6rem 0 1.2rem; }
@@ -50,6 +51,17 @@ def _figure_png(draw: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def calibration_inputs(
+    truth: "npt.NDArray[Any]", probabilities: "npt.NDArray[Any]", classes: list[str], positive: str
+) -> tuple["npt.NDArray[Any]", "npt.NDArray[Any]"]:
+    """(hit, probability) pairs whose calibration is shown: the positive class's for two classes,
+    else the most probable class's. The card and the evaluate stage's plot data share them."""
+    if len(classes) == 2:
+        return truth == positive, probabilities[:, classes.index(positive)]
+    predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
+    return predicted == truth, probabilities.max(axis=1)
+
+
 def render_plots(
     pipeline: "Pipeline", inputs: "pd.DataFrame", labels: Sequence[str], positive: str
 ) -> dict[str, str]:
@@ -65,11 +77,7 @@ def render_plots(
     probabilities = pipeline.predict_proba(inputs)
     predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
     truth = np.asarray(labels)
-    if len(classes) == 2:
-        column = classes.index(positive)
-        hits, scores = truth == positive, probabilities[:, column]
-    else:
-        hits, scores = predicted == truth, probabilities.max(axis=1)
+    hits, scores = calibration_inputs(truth, probabilities, classes, positive)
 
     def roc(axes: "Axes") -> None:
         if len(classes) == 2:
@@ -155,17 +163,18 @@ def _versions(metadata: ModelMetadata) -> list[tuple[str, str]]:
     return [("python", metadata.python_version), *sorted(metadata.libraries.items())]
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numbers: int = 0) -> str:
-    """A table; the last `numbers` columns right-aligned; a header of blanks is left out."""
+def _html_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], numbers: Sequence[int] = ()
+) -> str:
+    """A table: the columns `numbers` right-aligned, verdicts coloured, a blank header left out."""
     head = "".join(f"<th>{escape(cell)}</th>" for cell in header) if any(header) else ""
     body = []
     for row in rows:
-        cells = [
-            f'<td class="number">{escape(cell)}</td>'
-            if index >= len(row) - numbers
-            else f"<td>{escape(cell)}</td>"
-            for index, cell in enumerate(row)
-        ]
+        cells = []
+        for index, cell in enumerate(row):
+            kind = "number" if index in numbers else cell if cell in ("passed", "failed") else ""
+            attribute = f' class="{kind}"' if kind else ""
+            cells.append(f"<td{attribute}>{escape(cell)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     thead = f"<thead><tr>{head}</tr></thead>" if head else ""
     return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
@@ -187,13 +196,13 @@ def card_html(
         if words.limitations
         else "<p>None stated.</p>",
         "<h2>Holdout metrics</h2>",
-        _html_table(("metric", "value"), _metric_rows(metadata), numbers=1),
+        _html_table(("metric", "value"), _metric_rows(metadata), numbers=[1]),
         "<h2>Release gate</h2>",
         f"<p>{escape(_gate_summary(metadata))}</p>",
     ]
     if gate is not None and gate.comparisons:
         header = ("metric", f"published {gate.published_version}", "this model", "tolerance", "")
-        parts.append(_html_table(header, _gate_rows(gate), numbers=3))
+        parts.append(_html_table(header, _gate_rows(gate), numbers=[1, 2, 3]))
     if gate is not None and gate.override_reason:
         parts.append(
             '<p class="override">The gate failed and was overridden. Reason given: '

@@ -43,7 +43,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ._version import __version__
-from .card import render_card
+from .card import CALIBRATION_BINS, calibration_inputs, render_card
 from .config import (
     DATASET_DIR,
     PREPARED_DIR,
@@ -64,7 +64,7 @@ from .pipeline import build_pipeline, resolve_estimator, to_onnx
 from .predict import model_inputs, to_columns
 from .schemas import INPUT_FIELDS, FeatureLists, GateRecord, HoldoutMetrics, ModelMetadata
 
-CALIBRATION_BINS = 10
+PROBABILITY_FLOOR = 1e-6
 # Recorded in the metadata and the card: what trained the model and converted it to ONNX.
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "pydantic")
 
@@ -133,9 +133,12 @@ def holdout_metrics(
     probable class. Two classes: of the positive class (listed first in config.yml). More: macro
     averages, ROC AUC one-vs-rest. The gate scores both models it compares with this."""
     # scikit-learn's metrics take the columns in sorted class order, summing to 1 in float64.
+    # Served probabilities are float32 (ONNX): below PROBABILITY_FLOOR they are rounding noise,
+    # which log loss would otherwise score anywhere between 14 and 36 nats a record.
     order = np.argsort(classes)
     classes = [classes[index] for index in order]
     probabilities = np.asarray(probabilities, dtype=np.float64)[:, order]
+    probabilities = np.clip(probabilities, PROBABILITY_FLOOR, 1.0)
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
     truth = np.asarray(labels)
@@ -237,16 +240,17 @@ def evaluate(
     inputs = holdout.inputs(config)
     probabilities = pipeline.predict_proba(inputs)
     predicted = pipeline.predict(inputs)
-    classes = list(pipeline.classes_)
+    classes = [str(name) for name in pipeline.classes_]
     truth = np.asarray(holdout.labels)
+    positive = config.data.class_names[0]
     if len(classes) == 2:
-        column = classes.index(config.data.class_names[0])
-        hits, scores = truth == classes[column], probabilities[:, column]
-        calibration_hits, calibration_scores = hits, scores
+        hits, scores = truth == positive, probabilities[:, classes.index(positive)]
     else:
         hits = (truth[:, None] == np.asarray(classes)[None, :]).ravel()
         scores = probabilities.ravel()
-        calibration_hits, calibration_scores = predicted == truth, probabilities.max(axis=1)
+    calibration_hits, calibration_scores = calibration_inputs(
+        truth, probabilities, classes, positive
+    )
     fpr, tpr, _ = roc_curve(hits, scores)
     observed, expected = calibration_curve(
         calibration_hits, calibration_scores, n_bins=CALIBRATION_BINS
@@ -299,12 +303,13 @@ def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> Model
 
 
 def record_gate(
-    gate: GateRecord,
+    gate: GateRecord | None,
     config: Config = config,
     prepared_dir: Path = PREPARED_DIR,
     model_dir: Path = TRAINED_MODEL_DIR,
 ) -> ModelMetadata:
-    """Write the gate's decision into the trained model's metadata and card, before the build."""
+    """Write the gate's decision (None: not gated) into the trained model's metadata and card,
+    before the build."""
     metadata = load_metadata(__version__, model_dir).model_copy(update={"gate": gate})
     pipeline = load_pipeline(__version__, model_dir)
     holdout = Part.read(prepared_dir / "holdout.jsonl")

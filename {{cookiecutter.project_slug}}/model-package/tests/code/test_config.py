@@ -114,3 +114,18 @@ def test_a_parameter_of_another_estimator_is_refused() -> None:
     model = ModelConfig(estimator="logistic_regression", params={"max_depth": 3})
     with pytest.raises(ConfigError, match="'max_depth' is not a parameter of logistic_regression"):
         resolve_estimator(model, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("metric", "published", "candidate", "worse"),
+    [
+        ("accuracy", 0.8, 0.7, 0.1),
+        ("roc_auc", 0.8, 0.9, -0.1),
+        ("log_loss", 0.4, 0.5, 0.1),
+        ("log_loss", 0.5, 0.4, -0.1),
+    ],
+)
+def test_the_gate_knows_which_way_is_better(
+    metric: str, published: float, candidate: float, worse: float
+) -> None:
+    assert config.gate.worse_by(metric, published, candidate) == pytest.approx(worse)

@@ -48,7 +48,8 @@ def test_served_probabilities_give_the_training_metrics(holdout: Part) -> None:
     matrix = np.array([[row[name] for name in CLASSES] for row in probabilities if row])
     served = holdout_metrics(holdout.labels, matrix, CLASSES).model_dump()
     trained = load_model().metrics.model_dump()
-    assert served == pytest.approx(trained, abs=1e-5)
+    # ONNX's float32 turns near-equal scores into ties: ROC AUC may move in the 5th decimal.
+    assert served == pytest.approx(trained, abs=1e-4)
 
 
 def test_the_model_uses_exactly_the_configured_features() -> None:

@@ -1,4 +1,4 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -11,7 +11,9 @@ from app.schemas import ErrorResponse, ModelInfo
 router = APIRouter(prefix="/api/v1", tags=["model"])
 
 DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
-UNAVAILABLE = {503: {"model": ErrorResponse, "description": "The model is not loaded."}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorResponse, "description": "The model is not loaded."}
+}
 
 
 @router.get("/model", responses=UNAVAILABLE)
@@ -52,7 +54,8 @@ async def model_card(
     try:
         card = load_card(format)
     except FileNotFoundError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no model card: {error}") from error
+        detail = f"model {predictor.version} has no card: it was trained without one"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail) from error
     if format == "markdown":
         return PlainTextResponse(card, media_type="text/markdown; charset=utf-8")
     return HTMLResponse(card)
