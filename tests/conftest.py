@@ -51,7 +51,7 @@ def system_program(name: str, package: str | None = None) -> bool:
     return False
 
 
-def api_gates(project: Path, model_wheel: Path) -> str:
+def api_gates(project: Path, model_wheel: Path, *pytest_arguments: str) -> str:
     """The API's own `tox -e lint,typecheck,test_app` against a model wheel; its pytest report.
 
     With Chromium here, its browser test must run and pass; without, it must say why it skipped.
@@ -61,6 +61,7 @@ def api_gates(project: Path, model_wheel: Path) -> str:
     if browser:
         environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
     command = [sys.executable, "-m", "tox", "-e", "lint,typecheck,test_app", "--", "-rA"]
+    command += pytest_arguments
     report = run(command, cwd=project / "api", env=environment).stdout
     assert "PASSED tests/test_server.py::test_real_server_answers" in report
     if browser:

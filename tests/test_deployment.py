@@ -120,6 +120,8 @@ def test_railway_start_command_is_the_only_one(cookies) -> None:
     start = deploy["startCommand"]
     assert start == "python -m app.serve"  # PORT and WEB_CONCURRENCY are read by app/config.py
     assert deploy["healthcheckPath"] == "/ready"
+    # PostgreSQL is migrated once per deploy, before the new deployment starts; never by workers.
+    assert deploy["preDeployCommand"] == ["python -m app.migrate"]
     assert deploy["restartPolicyType"] == "ON_FAILURE"
     assert (api / "Procfile").read_text() == f"web: {start}\n"
     dockerfile = (api / "Dockerfile").read_text()

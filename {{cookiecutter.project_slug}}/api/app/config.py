@@ -7,6 +7,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 MIN_API_KEY_LENGTH = 16
+API_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE = API_ROOT / "data" / "prediction_log.sqlite3"
 # The commit a deploy ships: CI writes this file before uploading (railway up), never to git.
 COMMIT_FILE = Path(__file__).with_name("COMMIT")
 
@@ -37,6 +39,35 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, gt=0, description="Larger request bodies get 413, unread."
     )
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATABASE}",
+        description="The prediction log's database: SQLite (the default file) or PostgreSQL.",
+    )
+    prediction_log_max_pending: int = Field(
+        default=100_000,
+        gt=0,
+        description="Rows kept in memory while the database is slow or away; more are dropped.",
+    )
+    prediction_log_retention_days: int | None = Field(
+        default=None, gt=0, description="Rows older than this are deleted; unset keeps them all."
+    )
+    personal_data: Literal["hash", "drop"] = Field(
+        default="hash",
+        description="How the log stores the model's personal fields: a keyed hash, or not at all.",
+    )
+    personal_data_key: SecretStr | None = Field(
+        default=None,
+        description="The key of that hash; unset, a random one per process (hashes won't match).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def normalise_postgres(cls, url: str) -> str:
+        """Railway and Heroku say postgres://; SQLAlchemy wants postgresql+psycopg:// (psycopg)."""
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
 
     @field_validator("api_key")
     @classmethod

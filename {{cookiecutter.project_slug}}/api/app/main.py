@@ -12,11 +12,13 @@ from starlette.exceptions import HTTPException
 
 from app import __version__
 from app.api.deps import Services, require_api_key
-from app.api.routes import health, model, predict, ui
+from app.api.routes import feedback, health, model, predict, ui
 from app.config import Settings, settings_from_environment
+from app.db import check_schema, make_engine, migrate
 from app.log import setup_logging
 from app.metrics import Metrics
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.prediction_log import PredictionLog
 from app.predictor import Predictor
 from app.schemas import ErrorResponse, FieldError
 
@@ -46,11 +48,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or settings_from_environment()
     setup_logging(settings)
     predictor = Predictor()
+    engine = make_engine(settings.database_url)
+    metrics = Metrics(predictor.version)
+    prediction_log = PredictionLog(engine, settings, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine.dialect.name == "sqlite":
+            migrate(settings.database_url)  # a file of this instance's own: nobody else migrates it
+        check_schema(engine)  # PostgreSQL: migrated once per deploy, never by the workers
         predictor.load()
+        prediction_log.start()
         yield
+        prediction_log.stop()  # a graceful shutdown writes every queued row first
+        engine.dispose()
 
     app = FastAPI(
         title=settings.project_name,
@@ -58,8 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=f"Serves model {predictor.version}.",
         lifespan=lifespan,
     )
-    metrics = Metrics(predictor.version)
-    app.state.services = Services(settings, predictor, metrics)
+    app.state.services = Services(settings, predictor, metrics, prediction_log, engine)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -90,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     protected = [Depends(require_api_key)] if settings.api_key else []
     app.include_router(predict.router, dependencies=protected)
+    app.include_router(feedback.router, dependencies=protected)
     app.include_router(model.router, dependencies=protected)
     app.include_router(ui.router)
     return app

@@ -40,6 +40,19 @@ class Metrics:
             multiprocess_mode="max",  # one series for all workers
         )
         self.model_info.labels(model_version).set(1)
+        self.log_rows = Counter(
+            "prediction_log_rows",
+            "Rows of the prediction log: written, or dropped (overflow: beyond "
+            "PREDICTION_LOG_MAX_PENDING; rejected: refused by the database).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.log_pending = Gauge(
+            "prediction_log_rows_pending",
+            "Rows of the prediction log waiting in memory to be written.",
+            registry=self.registry,
+            multiprocess_mode="livesum",  # all live workers' queues together
+        )
 
     def exposition(self) -> bytes:
         """The text /metrics answers: this process's metrics, or every worker's when app.serve

@@ -1,8 +1,9 @@
 """The API's envelopes around the model package's contract (never a second copy of its schema)."""
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
@@ -19,6 +20,10 @@ class PredictionRequest(BaseModel):
 
 
 class Prediction(BaseModel):
+    prediction_id: str = Field(
+        description="This record's id in the prediction log: send it with the outcome to "
+        "POST /api/v1/feedback."
+    )
     label: str = Field(
         description="The predicted class: the most probable one.",
         json_schema_extra={"enum": list(CLASSES)},
@@ -63,3 +68,29 @@ class Readiness(BaseModel):
 
 class ModelInfo(ModelMetadata):
     distribution: str = Field(description="The pip distribution that ships the model.")
+
+
+def known_class(label: str) -> str:
+    if label not in CLASSES:
+        raise ValueError(f"not one of the model's classes: {', '.join(CLASSES)}")
+    return label
+
+
+class FeedbackRequest(BaseModel):
+    prediction_id: str = Field(
+        min_length=1, max_length=160, description="The id a prediction answered with."
+    )
+    label: Annotated[str, AfterValidator(known_class)] = Field(
+        description="The outcome: the class it really was.",
+        json_schema_extra={"enum": list(CLASSES)},
+    )
+    note: str | None = Field(default=None, max_length=2000, description="Anything to add.")
+
+
+class FeedbackResponse(BaseModel):
+    prediction_id: str
+    label: str = Field(description="The outcome recorded.")
+    predicted_label: str = Field(description="What the model predicted.")
+    model_version: str
+    note: str | None
+    recorded_at: datetime

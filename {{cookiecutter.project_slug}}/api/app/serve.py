@@ -2,7 +2,9 @@
 
 With more than one worker, each keeps its metrics in files of one directory (prometheus-client's
 multiprocess mode), new at every start, so /metrics adds up all workers whichever one answers.
-The settings are checked once, here, before any worker starts.
+The settings are checked once, here, before any worker starts, and the default SQLite prediction
+log is migrated here too, so that workers never race to do it (PostgreSQL is migrated by the
+deploy: railway.json's preDeployCommand).
 """
 
 import os
@@ -13,12 +15,15 @@ from pathlib import Path
 import uvicorn
 
 from app.config import settings_from_environment
+from app.db import migrate
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def main() -> None:
     settings = settings_from_environment()
+    if settings.database_url.startswith("sqlite"):
+        migrate(settings.database_url)
     # A directory of this start's own, inside PROMETHEUS_MULTIPROC_DIR if that is set (a volume,
     # say): empty at start, removed at exit, and never shared with another instance.
     parent = os.environ.pop(MULTIPROCESS_DIR, None)

@@ -1,10 +1,16 @@
 import os
+import pwd
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +21,7 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord
 
 from app.config import Settings
+from app.db import migrate
 from app.main import create_app
 
 API_ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +30,19 @@ Record = dict[str, Any]
 # The input record's JSON schema: tests derive their bad values from it, whatever the model.
 FIELDS: dict[str, dict[str, Any]] = InputRecord.model_json_schema()["properties"]
 REQUIRED: list[str] = InputRecord.model_json_schema().get("required", [])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prediction_log_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The tests' prediction log: a SQLite file of their own, for in-process apps and servers."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('database') / 'prediction_log.sqlite3'}"
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    yield url
+    if before is None:
+        os.environ.pop("DATABASE_URL")
+    else:
+        os.environ["DATABASE_URL"] = before
 
 
 @pytest.fixture
@@ -81,6 +101,15 @@ def free_port() -> int:
 def uvicorn(log: Path | None = None, **environment: str) -> Iterator[str]:
     """The service as deployed (`python -m app.serve`) on a free loopback port, with `environment`
     added to ours; its output goes to `log` if given. Stopped by its PID afterwards."""
+    with uvicorn_process(log, **environment) as (url, _):
+        yield url
+
+
+@contextmanager
+def uvicorn_process(
+    log: Path | None = None, **environment: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As uvicorn(), with the process, for a test that signals it itself."""
     port = free_port()
     output = log.open("wb") if log else None
     process = subprocess.Popen(
@@ -110,7 +139,7 @@ def uvicorn(log: Path | None = None, **environment: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("uvicorn did not answer /health within 60 s")
             time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -126,3 +155,90 @@ def uvicorn(log: Path | None = None, **environment: str) -> Iterator[str]:
 def server() -> Iterator[str]:
     with uvicorn() as url:
         yield url
+
+
+def postgres_bindir() -> Path | None:
+    """PostgreSQL's programs: `pg_config --bindir`, or wherever pg_ctl is on PATH."""
+    if pg_config := shutil.which("pg_config"):
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        bindir = Path(found.stdout.strip())
+        if (bindir / "pg_ctl").is_file():
+            return bindir
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).resolve().parent if pg_ctl else None
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server of the tests' own, in a temporary folder on a free loopback port."""
+
+    bindir: Path
+    folder: Path
+    port: int
+
+    def run(self, program: str, *arguments: str) -> None:
+        command = [str(self.bindir / program), *arguments]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        log = str(self.folder / "server.log")
+        self.run("pg_ctl", "-D", str(self.folder / "data"), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """SIGTERM to the postmaster, by the pid it wrote, and wait until it is gone."""
+        pid_file = self.folder / "data" / "postmaster.pid"
+        if not pid_file.is_file():
+            return
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGINT)  # "fast" shutdown: ends the sessions, then exits
+        deadline = time.monotonic() + 30
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def database(self, name: str) -> str:
+        """A new, empty database; its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def url(self, name: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """Skipped with the reason when PostgreSQL is not installed; in CI (CI=true) it must be."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (no pg_config or pg_ctl): its tests cannot run"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = Path(tempfile.mkdtemp(prefix="pg-"))
+    if os.geteuid() == 0:
+        os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
+    server = Postgres(bindir, folder, free_port())
+    server.run("initdb", "-D", str(folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh prediction log database: a SQLite file (the service migrates it), or a migrated
+    database on the test PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    server: Postgres = request.getfixturevalue("postgres")
+    url = server.database(f"log_{uuid.uuid4().hex}")
+    migrate(Settings(_env_file=None, database_url=url).database_url)  # as the pre-deploy does
+    return url

@@ -4,6 +4,7 @@
 
     model.InputRecord        # pydantic model of one input record (input_schema.py)
     model.EXAMPLE_RECORD     # one valid record, as a dict
+    model.PERSONAL_FIELDS    # input fields that identify a person: never stored as sent
     model.CLASSES            # the classes' names, in the order of config.yml's data.classes
     model.make_prediction(records) -> PredictionResult
         # records in (dicts or InputRecord instances); out, aligned with the input: .labels (the
@@ -29,11 +30,18 @@ from ._version import __version__
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
 from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
-from .schemas import HoldoutMetrics, ModelMetadata, PredictionResult, RecordError
+from .schemas import (
+    PERSONAL_FIELDS,
+    HoldoutMetrics,
+    ModelMetadata,
+    PredictionResult,
+    RecordError,
+)
 
 __all__ = [
     "CLASSES",
     "EXAMPLE_RECORD",
+    "PERSONAL_FIELDS",
     "HoldoutMetrics",
     "InputRecord",
     "ModelMetadata",

@@ -2,7 +2,9 @@
 
 `InputRecord` is the single source of truth for a record: training validates every row of the data
 against it, the model package validates every record it scores, and the API builds its request
-schema, its OpenAPI example and its form from it. Keep `extra="forbid"`, so a misspelt field is
+schema, its OpenAPI example and its form from it. Mark a field that identifies a person with
+`json_schema_extra={"personal": True}`: the API's prediction log never stores it as sent. Keep
+`extra="forbid"`, so a misspelt field is
 an error rather than a silently missing value, and the base class, which refuses `true` or `"3"`
 where a number belongs rather than quietly scoring them as 1 or 3. Give every field a description:
 the API shows it.
@@ -38,6 +40,7 @@ class InputRecord(InputRecordBase):
         min_length=1,
         max_length=200,
         description="Full name as on the passenger list: 'Surname, Title. Given names'.",
+        json_schema_extra={"personal": True},  # the prediction log stores a keyed hash of it
     )
     sex: Literal["female", "male"]
     age: float | None = Field(default=None, ge=0, le=120, description="Age in years.")

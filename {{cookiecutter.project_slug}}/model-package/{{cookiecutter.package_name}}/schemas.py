@@ -8,6 +8,12 @@ from pydantic import BaseModel, Field, TypeAdapter
 from .input_schema import InputRecord
 
 INPUT_FIELDS: tuple[str, ...] = tuple(InputRecord.model_fields)
+# Fields that identify a person (json_schema_extra={"personal": True} in input_schema.py).
+PERSONAL_FIELDS: tuple[str, ...] = tuple(
+    name
+    for name, field in InputRecord.model_fields.items()
+    if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("personal")
+)
 # Validates or dumps a whole batch in one call into pydantic-core, not one call per record.
 RECORD_LIST = TypeAdapter(list[InputRecord])
 

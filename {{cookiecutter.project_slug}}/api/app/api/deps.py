@@ -10,9 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
+from sqlalchemy import Engine
 
 from app.config import Settings
 from app.metrics import Metrics
+from app.prediction_log import PredictionLog
 from app.predictor import Predictor
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -25,6 +27,8 @@ class Services:
     settings: Settings
     predictor: Predictor
     metrics: Metrics
+    prediction_log: PredictionLog
+    engine: Engine
 
 
 async def get_services(request: Request) -> Services:

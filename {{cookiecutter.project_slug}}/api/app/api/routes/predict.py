@@ -1,3 +1,5 @@
+import time
+
 from fastapi import APIRouter, HTTPException, status
 from loguru import logger
 
@@ -8,11 +10,15 @@ from app.schemas import ErrorResponse, Prediction, PredictionRequest, Prediction
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
 
 
-def prediction(label: str | None, probabilities: dict[str, float] | None) -> Prediction:
+def prediction(
+    prediction_id: str, label: str | None, probabilities: dict[str, float] | None
+) -> Prediction:
     """One record's answer: our own values, already of the right types, so not validated again."""
     if label is None or probabilities is None:  # the request passed the very same schema
         raise RuntimeError("the model package refused a record that the API had validated")
-    return Prediction.model_construct(label=label, probabilities=probabilities)
+    return Prediction.model_construct(
+        prediction_id=prediction_id, label=label, probabilities=probabilities
+    )
 
 
 @router.post(
@@ -41,12 +47,22 @@ async def predict(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
     if settings.log_payloads:
         logger.info("Payload: {}", request.model_dump_json())
+    started = time.perf_counter()
     result = await predictor.predict(request.records)
+    latency_ms = (time.perf_counter() - started) * 1000
     services.metrics.count_predictions(result.labels)
+    ids = services.prediction_log.record(
+        request_id,
+        result.model_version,
+        request.records,
+        result.labels,
+        result.probabilities,
+        latency_ms,
+    )
     return PredictionResponse(
         predictions=[
-            prediction(label, probabilities)
-            for label, probabilities in zip(result.labels, result.probabilities, strict=True)
+            prediction(*answer)
+            for answer in zip(ids, result.labels, result.probabilities, strict=True)
         ],
         model_version=result.model_version,
         api_version=__version__,

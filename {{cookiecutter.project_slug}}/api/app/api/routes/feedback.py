@@ -1,0 +1,119 @@
+"""Outcomes: what really happened to a prediction, the ground truth that live quality needs.
+
+An outcome is recorded once: sending the same one again is harmless (200), a different one is a
+conflict (409). A prediction may still wait in a worker's queue for its row (prediction_log.py),
+so a fresh id (ids carry the time they were issued) is looked up again for a moment first.
+"""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Response, status
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import ServicesDep
+from app.db import feedback, predictions
+from app.prediction_log import issued_at
+from app.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+
+router = APIRouter(prefix="/api/v1", tags=["monitoring"])
+
+LOOKUP_SECONDS = 2.0  # how long a fresh id not yet in the database is looked for
+
+
+def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | tuple[str, str] | None:
+    """The recorded outcome; else (predicted label, model version); else None (unknown id)."""
+    query = (
+        select(predictions.c.label, predictions.c.model_version, feedback)
+        .outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
+        .where(predictions.c.id == prediction_id)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return None
+    predicted, version, _, outcome, note, recorded_at = row
+    if outcome is None:
+        return predicted, version
+    return FeedbackResponse(
+        prediction_id=prediction_id,
+        label=outcome,
+        predicted_label=predicted,
+        model_version=version,
+        note=note,
+        recorded_at=recorded_at,
+    )
+
+
+def save(engine: Engine, body: FeedbackRequest) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(feedback).values(
+                prediction_id=body.prediction_id,
+                label=body.label,
+                note=body.note,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+@router.post(
+    "/feedback",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": FeedbackResponse, "description": "This outcome was already recorded."},
+        400: {"model": ErrorResponse, "description": "Not UTF-8 text, or nested too deeply."},
+        401: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        404: {"model": ErrorResponse, "description": "No prediction has this id."},
+        409: {"model": ErrorResponse, "description": "Another outcome is already recorded."},
+        422: {"model": ErrorResponse},
+    },
+)
+async def give_feedback(
+    body: FeedbackRequest, services: ServicesDep, response: Response
+) -> FeedbackResponse:
+    """Record the outcome of a prediction, by the id it answered with."""
+    engine = services.engine
+    found = await run_in_threadpool(lookup, engine, body.prediction_id)
+    issued = issued_at(body.prediction_id)
+    if found is None and issued is not None and time.time() - issued < 2 * LOOKUP_SECONDS:
+        await run_in_threadpool(services.prediction_log.flush, LOOKUP_SECONDS)
+        deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
+        while found is None and asyncio.get_running_loop().time() < deadline:
+            found = await run_in_threadpool(lookup, engine, body.prediction_id)
+            if found is None:
+                await asyncio.sleep(0.1)  # another worker's queue may still hold it
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"no prediction {body.prediction_id!r}: unknown, or deleted by the retention",
+        )
+    if isinstance(found, tuple):
+        try:
+            await run_in_threadpool(save, engine, body)
+        except IntegrityError:  # the same outcome, sent twice at once: the other one won
+            found = await run_in_threadpool(lookup, engine, body.prediction_id)
+        else:
+            predicted, version = found
+            return FeedbackResponse(
+                prediction_id=body.prediction_id,
+                label=body.label,
+                predicted_label=predicted,
+                model_version=version,
+                note=body.note,
+                recorded_at=datetime.now(UTC),
+            )
+    if not isinstance(found, FeedbackResponse):
+        raise HTTPException(status.HTTP_409_CONFLICT, "the outcome is being recorded; retry")
+    if found.label != body.label:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"prediction {body.prediction_id!r} already has the outcome {found.label!r}; "
+            "an outcome is recorded once",
+        )
+    response.status_code = status.HTTP_200_OK
+    return found

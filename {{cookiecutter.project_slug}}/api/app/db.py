@@ -1,0 +1,106 @@
+"""The prediction log's tables, its engine, and the check that the schema is the migrations' head.
+
+The tables below are what Alembic's migrations (migrations/versions/) build: `alembic check`
+(tests/test_prediction_log.py) fails when the two differ. SQLite, the default, is brought up to
+date when the service starts; PostgreSQL only by `python -m app.migrate`, which Railway runs once
+per deploy (railway.json's preDeployCommand), so that workers never race to migrate.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+API_ROOT = Path(__file__).resolve().parents[1]
+ID_LENGTH = 160  # a request id (at most 128 characters, middleware.py) plus the record's index
+LABEL_LENGTH = 200
+
+metadata = MetaData()
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("request_id", String(ID_LENGTH), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("model_version", String(64), nullable=False, index=True),
+    Column("inputs", JSON, nullable=False),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("probabilities", JSON, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column(
+        "prediction_id",
+        String(ID_LENGTH),
+        ForeignKey("predictions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class SchemaBehindError(RuntimeError):
+    """The database is not at the migrations' head: the service would write the wrong tables."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def sqlite_settings(connection: Any, _: Any) -> None:
+            # WAL: readers (the feedback route) never wait for the log's writer; foreign keys on,
+            # so deleting a prediction deletes its feedback, as on PostgreSQL.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(API_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(API_ROOT / "migrations"))
+    config.attributes["url"] = url
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database to the migrations' head."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise SchemaBehindError unless the database is at the migrations' head."""
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise SchemaBehindError(
+            f"the prediction log's database is at migration {current or 'none'}, the code needs "
+            f"{head}: run `python -m app.migrate` (Railway runs it before each deploy)"
+        )

@@ -1,0 +1,290 @@
+"""The prediction log: every scored record becomes a row, written off the request path.
+
+`record` gives each record its prediction id and queues it; one thread writes the queue in
+batches. While the database is away, rows wait in memory, up to PREDICTION_LOG_MAX_PENDING (more
+are dropped: counted in /metrics and logged, never silently), and are written once it is back. A
+row the database refuses (a constraint, say) is logged with its request id and dropped; the
+writer goes on. `stop` writes what is left, so a graceful shutdown (SIGTERM) loses nothing.
+
+Personal fields (the model package's PERSONAL_FIELDS) are stored as a keyed hash, or not at all
+(PERSONAL_DATA). Rows older than PREDICTION_LOG_RETENTION_DAYS are deleted every hour.
+"""
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loguru import logger
+from sqlalchemy import Engine, delete, insert
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from {{ cookiecutter.package_name }} import PERSONAL_FIELDS, InputRecord
+
+from app.config import Settings
+from app.db import predictions
+from app.metrics import Metrics
+
+BATCH_ROWS = 5_000  # rows per INSERT
+GATHER_SECONDS = 0.05  # a pause before writing, so that a burst of requests is one transaction
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
+PURGE_EVERY_SECONDS = 3600
+
+
+def issued_at(prediction_id: str) -> float | None:
+    """When an id of ours was issued (its first 12 hex digits are the Unix time in ms)."""
+    stamp = prediction_id[:12]
+    if len(prediction_id) < 34 or any(digit not in "0123456789abcdef" for digit in stamp):
+        return None
+    return int(stamp, 16) / 1000
+
+
+@dataclass
+class Pending:
+    """One request's rows, as the route handed them over (turned into rows on the thread)."""
+
+    ids: list[str]
+    request_id: str
+    created_at: datetime
+    model_version: str
+    records: Sequence[InputRecord]
+    labels: Sequence[str | None]
+    probabilities: Sequence[dict[str, float] | None]
+    latency_ms: float
+
+
+class PredictionLog:
+    def __init__(self, engine: Engine, settings: Settings, metrics: Metrics) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.max_pending = settings.prediction_log_max_pending
+        self.retention_days = settings.prediction_log_retention_days
+        self.personal_data = settings.personal_data
+        if settings.personal_data_key is not None:
+            self.key = settings.personal_data_key.get_secret_value().encode()
+        else:
+            self.key = secrets.token_bytes(32)
+            if PERSONAL_FIELDS and self.personal_data == "hash":
+                logger.warning(
+                    "PERSONAL_DATA_KEY is not set: {} are hashed with a key of this process only,"
+                    " so equal values will not match across restarts or workers",
+                    ", ".join(PERSONAL_FIELDS),
+                )
+        self.queue: deque[Pending] = deque()
+        self.pending_rows = 0
+        self.queued = 0  # rows accepted since start
+        self.done = 0  # of those, rows written or dropped by the writer
+        self.condition = threading.Condition()
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
+        self.last_purge = 0.0
+
+    def start(self) -> None:
+        """Start the writer (again, after a stop: an app may live through several lifespans)."""
+        with self.condition:
+            self.stopping = False
+        self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
+        self.thread.start()
+
+    def record(
+        self,
+        request_id: str,
+        model_version: str,
+        records: Sequence[InputRecord],
+        labels: Sequence[str | None],
+        probabilities: Sequence[dict[str, float] | None],
+        latency_ms: float,
+    ) -> list[str]:
+        """Queue a row per record; their prediction ids, in order. Never waits for the database."""
+        base = f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+        ids = [f"{base}-{index}" for index in range(len(records))]
+        pending = Pending(
+            ids,
+            request_id,
+            datetime.now(UTC),
+            model_version,
+            records,
+            labels,
+            probabilities,
+            latency_ms,
+        )
+        with self.condition:
+            if self.pending_rows + len(ids) > self.max_pending:
+                self.metrics.log_rows.labels("dropped_overflow").inc(len(ids))
+                logger.error(
+                    "Prediction log full ({} rows waiting, PREDICTION_LOG_MAX_PENDING={}): {} rows "
+                    "of this request dropped",
+                    self.pending_rows,
+                    self.max_pending,
+                    len(ids),
+                )
+                return ids
+            self.queue.append(pending)
+            self.pending_rows += len(ids)
+            self.queued += len(ids)
+            self.metrics.log_pending.inc(len(ids))
+            self.condition.notify()
+        return ids
+
+    def rows(self, pending: Pending) -> list[dict[str, Any]]:
+        rows = []
+        for index, record in enumerate(pending.records):
+            label, probabilities = pending.labels[index], pending.probabilities[index]
+            if label is None or probabilities is None:
+                continue  # the API only scores valid records: nothing to log
+            inputs = record.model_dump(mode="json")
+            for name in PERSONAL_FIELDS:
+                if self.personal_data == "drop":
+                    inputs.pop(name, None)
+                elif inputs.get(name) is not None:
+                    digest = hmac.new(self.key, str(inputs[name]).encode(), hashlib.sha256)
+                    inputs[name] = "hmac-sha256:" + digest.hexdigest()
+            rows.append(
+                {
+                    "id": pending.ids[index],
+                    "request_id": pending.request_id,
+                    "created_at": pending.created_at,
+                    "model_version": pending.model_version,
+                    "inputs": inputs,
+                    "label": label,
+                    "probabilities": probabilities,
+                    "latency_ms": pending.latency_ms,
+                }
+            )
+        return rows
+
+    def take(self) -> list[Pending]:
+        """The next batch; empty after a minute without rows, or when stopping with none left."""
+        with self.condition:
+            if not self.queue and not self.stopping:
+                self.condition.wait(timeout=60)
+            batch: list[Pending] = []
+            size = 0
+            while self.queue and (not batch or size + len(self.queue[0].ids) <= BATCH_ROWS):
+                batch.append(self.queue.popleft())
+                size += len(batch[-1].ids)
+            return batch
+
+    def take_more(self, size: int) -> list[Pending]:
+        with self.condition:
+            more: list[Pending] = []
+            while self.queue and size + len(self.queue[0].ids) <= BATCH_ROWS:
+                more.append(self.queue.popleft())
+                size += len(more[-1].ids)
+            return more
+
+    def give_back(self, batch: list[Pending]) -> None:
+        with self.condition:
+            self.queue.extendleft(reversed(batch))
+
+    def settle(self, batch: list[Pending], written: int, rejected: int) -> None:
+        count = sum(len(pending.ids) for pending in batch)
+        with self.condition:
+            self.pending_rows -= count
+            self.done += count
+            self.condition.notify_all()
+        self.metrics.log_pending.dec(count)
+        self.metrics.log_rows.labels("written").inc(written)
+        if rejected:
+            self.metrics.log_rows.labels("dropped_rejected").inc(rejected)
+
+    def run(self) -> None:
+        attempt = 0
+        while True:
+            self.purge_if_due()
+            batch = self.take()
+            if not batch:
+                if self.stopping:
+                    return
+                continue
+            if not self.stopping:
+                time.sleep(GATHER_SECONDS)  # let a burst of requests join this batch
+                batch += self.take_more(sum(len(pending.ids) for pending in batch))
+            rows = [row for pending in batch for row in self.rows(pending)]
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(predictions), rows)
+            except (IntegrityError, DataError):
+                written = self.write_one_by_one(rows)
+                self.settle(batch, written, len(rows) - written)
+            except SQLAlchemyError as error:
+                self.give_back(batch)
+                if attempt == 0:
+                    logger.warning(
+                        "Prediction log: the database is unreachable ({}); {} rows wait in memory "
+                        "and will be written when it is back",
+                        type(error).__name__,
+                        self.pending_rows,
+                    )
+                if self.stopping and attempt >= len(RETRY_SECONDS):
+                    logger.error(
+                        "Prediction log: {} rows lost at shutdown: the database stayed away",
+                        self.pending_rows,
+                    )
+                    return
+                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+            else:
+                if attempt:
+                    logger.info("Prediction log: the database is back; writing the waiting rows")
+                attempt = 0
+                self.settle(batch, len(rows), 0)
+
+    def write_one_by_one(self, rows: list[dict[str, Any]]) -> int:
+        """A batch the database refused: write what it accepts, log what it does not."""
+        written = 0
+        for row in rows:
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(predictions), [row])
+                written += 1
+            except SQLAlchemyError as error:
+                logger.bind(request_id=row["request_id"]).error(
+                    "Prediction log: row {} refused by the database and dropped: {}",
+                    row["id"],
+                    str(error).splitlines()[0],
+                )
+        return written
+
+    def purge_if_due(self) -> None:
+        if self.retention_days is None or time.monotonic() - self.last_purge < PURGE_EVERY_SECONDS:
+            return
+        self.last_purge = time.monotonic()
+        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+        try:
+            with self.engine.begin() as connection:
+                deleted = connection.execute(
+                    delete(predictions).where(predictions.c.created_at < cutoff)
+                ).rowcount
+        except SQLAlchemyError as error:
+            logger.warning("Prediction log: the retention purge failed: {}", error)
+            return
+        logger.info(
+            "Prediction log: deleted {} rows older than {} days", deleted, self.retention_days
+        )
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every row queued so far is written (or dropped); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            target = self.queued
+            while self.done < target:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.condition.wait(timeout=left)
+        return True
+
+    def stop(self, timeout: float = 30) -> None:
+        """Write what is queued, then end the thread."""
+        with self.condition:
+            self.stopping = True
+            self.condition.notify_all()
+        if self.thread.is_alive():
+            self.thread.join(timeout)

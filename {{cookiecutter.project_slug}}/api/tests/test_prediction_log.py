@@ -1,0 +1,236 @@
+"""The prediction log and outcomes, on SQLite and on a real PostgreSQL server."""
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import API_ROOT, ClientFactory, Postgres, Record
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, insert, select, text
+
+from {{ cookiecutter.package_name }} import CLASSES, PERSONAL_FIELDS, InputRecord
+
+from app.config import Settings
+from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
+from app.main import create_app
+from app.metrics import Metrics
+from app.prediction_log import Pending, PredictionLog
+
+
+def writer_of(client: TestClient) -> PredictionLog:
+    assert isinstance(client.app, FastAPI)
+    writer: PredictionLog = client.app.state.services.prediction_log
+    return writer
+
+
+def rows(url: str) -> list[dict[str, Any]]:
+    engine = make_engine(Settings(_env_file=None, database_url=url).database_url)
+    with engine.connect() as connection:
+        found = [dict(row._mapping) for row in connection.execute(select(predictions))]
+    engine.dispose()
+    return found
+
+
+def test_every_record_is_logged(
+    make_client: ClientFactory, example: Record, database_url: str
+) -> None:
+    client = make_client(database_url=database_url)
+    records = [example, {**example, "sibsp": 3}, example]
+    response = client.post(
+        "/api/v1/predict", json={"records": records}, headers={"X-Request-ID": "log-test"}
+    )
+    assert response.status_code == 200
+    answers = response.json()["predictions"]
+    ids = [answer["prediction_id"] for answer in answers]
+    assert len(set(ids)) == 3
+    assert writer_of(client).flush(10)
+
+    logged = {row["id"]: row for row in rows(database_url)}
+    assert sorted(logged) == sorted(ids)
+    for answer, record in zip(answers, records, strict=True):
+        row = logged[answer["prediction_id"]]
+        assert row["request_id"] == "log-test"
+        assert row["label"] == answer["label"]
+        assert row["probabilities"] == answer["probabilities"]
+        assert row["model_version"] == response.json()["model_version"]
+        assert row["latency_ms"] > 0
+        for name, value in record.items():
+            if name in PERSONAL_FIELDS:
+                assert row["inputs"][name].startswith("hmac-sha256:")
+                assert str(value) not in str(row["inputs"])
+            else:
+                assert row["inputs"][name] == value
+    metrics = client.get("/metrics").text
+    assert 'prediction_log_rows_total{outcome="written"} 3.0' in metrics
+    assert "prediction_log_rows_pending 0.0" in metrics
+
+
+def test_personal_fields_can_be_left_out(make_client: ClientFactory, example: Record) -> None:
+    if not PERSONAL_FIELDS:
+        pytest.skip("the input schema marks no field as personal")
+    url = Settings().database_url
+    client = make_client(personal_data="drop")
+    answer = client.post("/api/v1/predict", json={"records": [example]}).json()
+    assert writer_of(client).flush(10)
+    (row,) = [row for row in rows(url) if row["id"] == answer["predictions"][0]["prediction_id"]]
+    assert not set(PERSONAL_FIELDS) & set(row["inputs"])
+
+
+def test_the_same_key_gives_the_same_hash(make_client: ClientFactory, example: Record) -> None:
+    if not PERSONAL_FIELDS:
+        pytest.skip("the input schema marks no field as personal")
+    url = Settings().database_url
+    hashes = []
+    for _ in range(2):  # two apps, as two workers or two deploys
+        client = make_client(personal_data_key="k" * 32)
+        answer = client.post("/api/v1/predict", json={"records": [example]}).json()
+        assert writer_of(client).flush(10)
+        wanted = answer["predictions"][0]["prediction_id"]
+        (row,) = [row for row in rows(url) if row["id"] == wanted]
+        hashes.append(row["inputs"][PERSONAL_FIELDS[0]])
+    assert hashes[0] == hashes[1]
+
+
+def test_outcomes(make_client: ClientFactory, example: Record, database_url: str) -> None:
+    client = make_client(database_url=database_url)
+    answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
+    other = next(name for name in CLASSES if name != answer["label"])
+    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"], "note": "checked"}
+
+    first = client.post("/api/v1/feedback", json=sent)  # at once: the row may still be queued
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert (body["label"], body["predicted_label"], body["note"]) == (
+        answer["label"],
+        answer["label"],
+        "checked",
+    )
+    again = client.post("/api/v1/feedback", json=sent)
+    assert again.status_code == 200
+    assert again.json()["label"] == answer["label"]
+    conflict = client.post("/api/v1/feedback", json={**sent, "label": other})
+    assert conflict.status_code == 409
+    assert repr(answer["label"]) in conflict.json()["detail"]
+
+    unknown = client.post("/api/v1/feedback", json={**sent, "prediction_id": "no-such-id"})
+    assert unknown.status_code == 404
+    assert "no prediction 'no-such-id'" in unknown.json()["detail"]
+    wrong = client.post("/api/v1/feedback", json={**sent, "label": "not a class"})
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "label"
+    assert "not one of the model's classes" in wrong.json()["errors"][0]["message"]
+
+    engine = make_engine(Settings(_env_file=None, database_url=database_url).database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(select(feedback)).all()
+    engine.dispose()
+    assert [(row.prediction_id, row.label, row.note) for row in stored] == [
+        (answer["prediction_id"], answer["label"], "checked")
+    ]
+
+
+def test_outcomes_need_the_api_key(make_client: ClientFactory) -> None:
+    client = make_client(api_key="k" * 20)
+    sent = {"prediction_id": "any", "label": CLASSES[0]}
+    assert client.post("/api/v1/feedback", json=sent).status_code == 401
+    answer = client.post("/api/v1/feedback", json=sent, headers={"X-API-Key": "k" * 20})
+    assert answer.status_code == 404
+
+
+def test_a_schema_behind_refuses_to_start(postgres: Postgres) -> None:
+    """PostgreSQL is migrated once per deploy, never by the service: behind, it will not start."""
+    url = postgres.database(f"behind_{uuid.uuid4().hex}")
+    app = create_app(Settings(_env_file=None, database_url=url))
+    with pytest.raises(SchemaBehindError, match=r"run `python -m app.migrate`"), TestClient(app):
+        pass
+    environment = {**os.environ, "DATABASE_URL": url.replace("postgresql://", "postgres://")}
+    subprocess.run([sys.executable, "-m", "app.migrate"], cwd=API_ROOT, env=environment, check=True)
+    with TestClient(create_app(Settings(_env_file=None, database_url=url))) as client:
+        assert client.get("/ready").status_code == 200
+
+
+def test_the_migrations_match_the_tables(database_url: str) -> None:
+    """`alembic check`: app/db.py's tables are exactly what the migrations build."""
+    url = Settings(_env_file=None, database_url=database_url).database_url
+    migrate(url)
+    checked = subprocess.run(
+        [sys.executable, "-m", "alembic", "check"],
+        cwd=API_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+
+def test_a_refused_row_is_logged_and_the_writer_goes_on(database_url: str, example: Record) -> None:
+    settings = Settings(_env_file=None, database_url=database_url)
+    engine = make_engine(settings.database_url)
+    migrate(settings.database_url)
+    metrics = Metrics("test")
+    log = PredictionLog(engine, settings, metrics)
+    record = InputRecord.model_validate(example)
+    probabilities = {name: 1 / len(CLASSES) for name in CLASSES}
+
+    def pending(ids: list[str]) -> Pending:
+        labels = [CLASSES[0]] * len(ids)
+        return Pending(
+            ids,
+            "r",
+            datetime.now(UTC),
+            "test",
+            [record] * len(ids),
+            labels,
+            [probabilities] * len(ids),
+            1.0,
+        )
+
+    with engine.begin() as connection:  # a row whose id the next batch repeats
+        connection.execute(insert(predictions), log.rows(pending(["taken"])))
+    log.start()
+    with log.condition:
+        for item in (pending(["taken", "fresh-1"]), pending(["fresh-2"])):
+            log.queue.append(item)
+            log.pending_rows += len(item.ids)
+            log.queued += len(item.ids)
+        log.condition.notify()
+    assert log.flush(10)
+    log.stop()
+    assert sorted(row["id"] for row in rows(database_url)) == ["fresh-1", "fresh-2", "taken"]
+    counted = metrics.registry.get_sample_value
+    assert counted("prediction_log_rows_total", {"outcome": "dropped_rejected"}) == 1
+    assert counted("prediction_log_rows_total", {"outcome": "written"}) == 2
+    engine.dispose()
+
+
+def test_old_rows_are_purged(make_client: ClientFactory, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'purge.sqlite3'}"
+    migrate(url)
+    engine = create_engine(url)
+    old = datetime.now(UTC) - timedelta(days=40)
+    with engine.begin() as connection:
+        for day, name in ((old, "old"), (datetime.now(UTC), "new")):
+            connection.execute(
+                insert(predictions).values(
+                    id=name,
+                    request_id="r",
+                    created_at=day,
+                    model_version="0",
+                    inputs={},
+                    label=CLASSES[0],
+                    probabilities={},
+                    latency_ms=1.0,
+                )
+            )
+    client = make_client(database_url=url, prediction_log_retention_days=30)
+    writer_of(client).stop()  # the purge runs when the writer starts
+    with engine.connect() as connection:
+        left = [row.id for row in connection.execute(text("SELECT id FROM predictions"))]
+    assert left == ["new"]

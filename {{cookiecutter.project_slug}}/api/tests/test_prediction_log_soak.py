@@ -1,0 +1,184 @@
+"""The prediction log under real traffic: a soak, a database outage and SIGTERM, on real processes.
+
+Every prediction answered must end up as a row: none lost, none made up. SOAK_SECONDS sets the
+soak's length (30).
+"""
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from conftest import Postgres, Record, uvicorn, uvicorn_process
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.db import feedback, make_engine, migrate, predictions
+
+pytestmark = pytest.mark.soak
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
+
+
+@dataclass
+class Traffic:
+    """Clients that predict (1 to 3 records a request) and report outcomes, until told to stop."""
+
+    url: str
+    example: Record
+    answered: set[str] = field(default_factory=set)
+    outcomes: int = 0
+    errors: list[str] = field(default_factory=list)
+    refused: int = 0  # requests cut off once the server is told to stop (the SIGTERM test)
+    server_stopping: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, seed: int, feedback_every: int) -> None:
+        chance = random.Random(seed)
+        mine: list[tuple[str, str]] = []
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self.stop.is_set():
+                try:
+                    if feedback_every and mine and chance.randrange(feedback_every) == 0:
+                        prediction_id, label = mine.pop(chance.randrange(len(mine)))
+                        sent = {"prediction_id": prediction_id, "label": label}
+                        answer = client.post("/api/v1/feedback", json=sent)
+                        if answer.status_code != 201:
+                            self.fail(f"feedback {answer.status_code}: {answer.text[:200]}")
+                        else:
+                            with self.lock:
+                                self.outcomes += 1
+                        continue
+                    records = [self.example] * chance.randint(1, 3)
+                    answer = client.post("/api/v1/predict", json={"records": records})
+                    if answer.status_code != 200:
+                        self.fail(f"predict {answer.status_code}: {answer.text[:200]}")
+                        continue
+                    pairs = [(p["prediction_id"], p["label"]) for p in answer.json()["predictions"]]
+                    mine += pairs
+                    with self.lock:
+                        self.answered.update(prediction_id for prediction_id, _ in pairs)
+                except httpx.TransportError as error:
+                    with self.lock:
+                        self.refused += 1
+                    if not self.server_stopping:
+                        self.fail(f"{type(error).__name__}: {error}")
+                    time.sleep(0.05)
+
+    def fail(self, message: str) -> None:
+        with self.lock:
+            self.errors.append(message)
+
+    def run(self, clients: int, feedback_every: int = 0) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self.client, args=(seed, feedback_every))
+            for seed in range(clients)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def finish(self, threads: list[threading.Thread]) -> None:
+        self.stop.set()
+        for thread in threads:
+            thread.join()
+
+
+def logged(url: str) -> tuple[set[str], int]:
+    engine = make_engine(Settings(_env_file=None, database_url=url).database_url)
+    with engine.connect() as connection:
+        ids = set(connection.scalars(select(predictions.c.id)))
+        outcomes = connection.scalar(select(func.count()).select_from(feedback)) or 0
+    engine.dispose()
+    return ids, outcomes
+
+
+def pending(url: str) -> float:
+    text = httpx.get(url + "/metrics").text
+    lines = text.splitlines()
+    (value,) = [
+        line.split()[-1] for line in lines if line.startswith("prediction_log_rows_pending ")
+    ]
+    return float(value)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_soak(database_url: str, example: Record) -> None:
+    """16 clients for SOAK_SECONDS against 2 workers, outcomes mixed in: a row per prediction."""
+    with uvicorn(WEB_CONCURRENCY="2", DATABASE_URL=database_url) as url:
+        traffic = Traffic(url, example)
+        threads = traffic.run(16, feedback_every=5)
+        time.sleep(SOAK_SECONDS)
+        traffic.finish(threads)
+    rows, outcomes = logged(database_url)
+    kind = database_url.split(":")[0]
+    print(
+        f"\nsoak on {kind}: {len(traffic.answered)} predictions answered, {len(rows)} rows; "
+        f"{traffic.outcomes} outcomes recorded, {outcomes} rows; {len(traffic.errors)} errors"
+    )
+    assert traffic.errors == []
+    assert rows == traffic.answered
+    assert outcomes == traffic.outcomes
+    assert len(rows) > 100 * SOAK_SECONDS  # it was traffic
+
+
+def test_the_database_away_for_ten_seconds(postgres: Postgres, example: Record) -> None:
+    """PostgreSQL stopped mid-traffic: predictions still answer, and every row arrives later."""
+    database = postgres.database(f"fault_{int(time.time() * 1000)}")
+    migrate(Settings(_env_file=None, database_url=database).database_url)
+    with uvicorn(DATABASE_URL=database) as url:
+        traffic = Traffic(url, example)
+        threads = traffic.run(4)
+        time.sleep(3)
+        postgres.stop()
+        during = len(traffic.answered)
+        time.sleep(10)
+        answered_while_away = len(traffic.answered) - during
+        waiting = pending(url)
+        postgres.start()
+        time.sleep(3)
+        traffic.finish(threads)
+        assert wait_for(lambda: pending(url) == 0, 60), "rows still waiting a minute later"
+        rows, _ = logged(database)
+    print(
+        f"\ndatabase away 10 s: {answered_while_away} predictions answered meanwhile, "
+        f"{waiting:.0f} rows waiting at its return; {len(traffic.answered)} answered in all, "
+        f"{len(rows)} rows"
+    )
+    assert traffic.errors == []
+    assert answered_while_away > 100
+    assert waiting > 0
+    assert rows == traffic.answered
+
+
+def test_sigterm_loses_no_row(database_url: str, example: Record) -> None:
+    """SIGTERM in the middle of traffic: every prediction answered before it is written."""
+    with uvicorn_process(WEB_CONCURRENCY="2", DATABASE_URL=database_url) as (url, process):
+        traffic = Traffic(url, example)
+        threads = traffic.run(8)
+        time.sleep(3)
+        traffic.server_stopping = True  # requests in flight may now be cut off, never answered
+        process.terminate()
+        process.wait(timeout=60)
+        traffic.finish(threads)
+    rows, _ = logged(database_url)
+    kind = database_url.split(":")[0]
+    print(
+        f"\nSIGTERM on {kind}: {len(traffic.answered)} predictions answered, {len(rows)} rows; "
+        f"{traffic.refused} requests cut off or refused after the signal"
+    )
+    assert traffic.errors == []
+    assert len(traffic.answered) > 100
+    assert rows == traffic.answered
