@@ -12,12 +12,13 @@ from starlette.exceptions import HTTPException
 
 from app import __version__
 from app.api.deps import Services, require_api_key
-from app.api.routes import feedback, health, model, predict, ui
+from app.api.routes import feedback, health, model, monitoring, predict, ui
 from app.config import Settings, settings_from_environment
 from app.db import check_schema, make_engine, migrate
 from app.log import setup_logging
 from app.metrics import Metrics
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.monitoring import QualityCollector
 from app.prediction_log import PredictionLog
 from app.predictor import Predictor
 from app.schemas import ErrorResponse, FieldError
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     metrics = Metrics(predictor.version)
     prediction_log = PredictionLog(engine, settings, metrics)
+    metrics.add_collector(QualityCollector(engine, lambda: predictor.metadata))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     protected = [Depends(require_api_key)] if settings.api_key else []
     app.include_router(predict.router, dependencies=protected)
     app.include_router(feedback.router, dependencies=protected)
+    app.include_router(monitoring.router, dependencies=protected)
     app.include_router(model.router, dependencies=protected)
     app.include_router(ui.router)
     return app

@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 
 class Metrics:
     def __init__(self, model_version: str) -> None:
         self.registry = CollectorRegistry()
+        self.collectors: list[Collector] = []
         self.model_version = model_version
         self.requests = Counter(
             "http_requests",
@@ -54,12 +56,19 @@ class Metrics:
             multiprocess_mode="livesum",  # all live workers' queues together
         )
 
+    def add_collector(self, collector: Collector) -> None:
+        """A collector read at each scrape (the live quality from the database, say)."""
+        self.collectors.append(collector)
+        self.registry.register(collector)
+
     def exposition(self) -> bytes:
         """The text /metrics answers: this process's metrics, or every worker's when app.serve
         started several (it sets PROMETHEUS_MULTIPROC_DIR for them)."""
         if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            for collector in self.collectors:
+                registry.register(collector)
             return generate_latest(registry)
         return generate_latest(self.registry)
 

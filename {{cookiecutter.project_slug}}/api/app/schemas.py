@@ -94,3 +94,30 @@ class FeedbackResponse(BaseModel):
     model_version: str
     note: str | None
     recorded_at: datetime
+
+
+class Estimate(BaseModel):
+    value: float
+    low: float = Field(description="95% interval (Wilson), lower end.")
+    high: float = Field(description="95% interval (Wilson), upper end.")
+
+
+class VersionQuality(BaseModel):
+    model_version: str
+    predictions: int = Field(description="Predictions logged in the window.")
+    with_outcome: int = Field(description="Of those, the ones with an outcome (feedback).")
+    accuracy: Estimate | None = None
+    log_loss: float | None = None
+    roc_auc: float | None = Field(
+        default=None, description="Of the first class for two classes, else the macro average."
+    )
+    holdout: dict[str, float] | None = Field(
+        default=None, description="The served model's holdout figures, from its metadata."
+    )
+    verdict: Literal["insufficient data", "in line with the holdout", "worse than the holdout"]
+
+
+class QualityReport(BaseModel):
+    since: datetime
+    minimum_outcomes: int = Field(description="Fewer outcomes than this: insufficient data.")
+    versions: list[VersionQuality]

@@ -1,0 +1,24 @@
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import ServicesDep
+from app.monitoring import MINIMUM_OUTCOMES, quality
+from app.schemas import ErrorResponse, QualityReport
+
+router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
+
+
+@router.get("/quality", responses={401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+async def live_quality(
+    services: ServicesDep,
+    hours: Annotated[
+        float, Query(gt=0, le=24 * 366, description="The window: predictions of the last hours.")
+    ] = 24 * 7,
+) -> QualityReport:
+    """How each model version does on the predictions that got an outcome, beside its holdout."""
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    versions = await run_in_threadpool(quality, services.engine, since, services.predictor.metadata)
+    return QualityReport(since=since, minimum_outcomes=MINIMUM_OUTCOMES, versions=versions)

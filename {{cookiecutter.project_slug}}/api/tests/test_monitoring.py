@@ -1,0 +1,87 @@
+"""Live quality from the prediction log: the figures, their verdict and their gauges."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+from conftest import ClientFactory, Record
+
+from {{ cookiecutter.package_name }} import CLASSES, load_model
+
+from app.monitoring import MINIMUM_OUTCOMES, roc_auc, wilson
+
+
+def test_roc_auc_counts_ties_as_half() -> None:
+    chance = random.Random(7)
+    for _ in range(20):
+        scores = np.array([chance.choice([0.1, 0.2, 0.5, 0.9]) for _ in range(40)])
+        hits = np.array([chance.random() < 0.4 for _ in range(40)])
+        pairs = [
+            1.0 if up > down else 0.5 if up == down else 0.0
+            for up in scores[hits]
+            for down in scores[~hits]
+        ]
+        assert roc_auc(hits, scores) == pytest.approx(sum(pairs) / len(pairs))
+    assert roc_auc(np.array([True, True]), np.array([0.1, 0.2])) is None
+
+
+def test_wilson_interval() -> None:
+    low, high = wilson(8, 10)
+    assert (round(low, 3), round(high, 3)) == (0.49, 0.943)
+
+
+def test_quality_of_the_outcomes(
+    make_client: ClientFactory, example: Record, database_url: str
+) -> None:
+    client = make_client(database_url=database_url)
+    total, right, wrong = 45, 28, 4  # outcomes: 32 in all, over MINIMUM_OUTCOMES
+    answers = client.post("/api/v1/predict", json={"records": [example] * total}).json()
+    predictions = answers["predictions"]
+    version = answers["model_version"]
+    chosen = []
+    for index, answer in enumerate(predictions[: right + wrong]):
+        other = next(name for name in CLASSES if name != answer["label"])
+        outcome = answer["label"] if index < right else other
+        sent = {"prediction_id": answer["prediction_id"], "label": outcome}
+        assert client.post("/api/v1/feedback", json=sent).status_code == 201
+        chosen.append(answer["probabilities"][outcome])
+
+    report = client.get("/api/v1/monitoring/quality", params={"hours": 1}).json()
+    assert report["minimum_outcomes"] == MINIMUM_OUTCOMES
+    (entry,) = report["versions"]
+    assert (entry["model_version"], entry["predictions"], entry["with_outcome"]) == (
+        version,
+        total,
+        right + wrong,
+    )
+    assert entry["accuracy"]["value"] == pytest.approx(right / (right + wrong))
+    low, high = wilson(right, right + wrong)
+    assert (entry["accuracy"]["low"], entry["accuracy"]["high"]) == pytest.approx((low, high))
+    expected_loss = -sum(math.log(max(p, 1e-6)) for p in chosen) / len(chosen)
+    assert entry["log_loss"] == pytest.approx(expected_loss, rel=1e-4)
+    assert entry["roc_auc"] == pytest.approx(0.5)  # one record, repeated: every score tied
+    holdout = load_model().metrics
+    assert entry["holdout"] == pytest.approx(
+        {"accuracy": holdout.accuracy, "log_loss": holdout.log_loss, "roc_auc": holdout.roc_auc}
+    )
+    worse = holdout.accuracy > high
+    assert entry["verdict"] == ("worse than the holdout" if worse else "in line with the holdout")
+
+    lines = client.get("/metrics").text.splitlines()
+    version_label = f'model_version="{version}"'
+    counted = [line for line in lines if line.startswith("model_live_predictions")]
+    assert any('kind="with_outcome"' in line and version_label in line for line in counted)
+    assert [line.split()[-1] for line in counted if 'kind="with_outcome"' in line] == ["32.0"]
+    accuracy = [line for line in lines if line.startswith('model_live_quality{metric="accuracy"')]
+    assert [float(line.split()[-1]) for line in accuracy] == pytest.approx([right / 32])
+
+
+def test_few_outcomes_are_insufficient_data(make_client: ClientFactory, example: Record) -> None:
+    client = make_client()
+    answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
+    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
+    assert client.post("/api/v1/feedback", json=sent).status_code == 201
+    report = client.get("/api/v1/monitoring/quality").json()
+    assert all(entry["verdict"] == "insufficient data" for entry in report["versions"])
+    assert client.get("/api/v1/monitoring/quality", params={"hours": 0}).status_code == 422
