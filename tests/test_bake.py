@@ -52,6 +52,7 @@ EXPECTED_FILES = {
     "model-package/{package}/config.py",
     "model-package/{package}/config.yml",
     "model-package/{package}/data.py",
+    "model-package/{package}/drift.py",
     "model-package/{package}/datasets/README.md",
     "model-package/{package}/datasets/titanic3.csv",
     "model-package/{package}/features.py",

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from loguru import logger
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from app import __version__
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine.dialect.name == "sqlite":
-            migrate(settings.database_url)  # a file of this instance's own: nobody else migrates it
+            migrate(settings.database_url)  # a no-op after app.serve, which migrates before workers
         check_schema(engine)  # PostgreSQL: migrated once per deploy, never by the workers
         predictor.load()
         prediction_log.start()
@@ -80,6 +81,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(
             request, status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid request", errors=errors
         )
+
+    @app.exception_handler(OperationalError)
+    async def database_away(request: Request, error: OperationalError) -> JSONResponse:
+        logger.warning("The prediction log's database is unreachable: {}", type(error).__name__)
+        response = error_response(
+            request, status.HTTP_503_SERVICE_UNAVAILABLE, "the database is unreachable; retry"
+        )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:

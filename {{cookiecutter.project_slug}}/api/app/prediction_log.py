@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import Engine, delete, insert
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from {{ cookiecutter.package_name }} import PERSONAL_FIELDS, InputRecord
 
@@ -35,6 +36,7 @@ BATCH_ROWS = 5_000  # rows per INSERT
 GATHER_SECONDS = 0.05  # a pause before writing, so that a burst of requests is one transaction
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
 PURGE_EVERY_SECONDS = 3600
+OVERFLOW_REPORT_SECONDS = 10  # an overflow is logged at most this often, with the rows dropped
 
 
 def issued_at(prediction_id: str) -> float | None:
@@ -83,10 +85,14 @@ class PredictionLog:
         self.condition = threading.Condition()
         self.stopping = False
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
-        self.last_purge = 0.0
+        self.last_purge: float | None = None  # None: purge as soon as the writer starts
+        self.last_overflow_report = -OVERFLOW_REPORT_SECONDS
+        self.dropped_unreported = 0
 
     def start(self) -> None:
         """Start the writer (again, after a stop: an app may live through several lifespans)."""
+        if self.thread.is_alive():
+            return  # the writer of an earlier lifespan is still at it
         with self.condition:
             self.stopping = False
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
@@ -117,13 +123,17 @@ class PredictionLog:
         with self.condition:
             if self.pending_rows + len(ids) > self.max_pending:
                 self.metrics.log_rows.labels("dropped_overflow").inc(len(ids))
-                logger.error(
-                    "Prediction log full ({} rows waiting, PREDICTION_LOG_MAX_PENDING={}): {} rows "
-                    "of this request dropped",
-                    self.pending_rows,
-                    self.max_pending,
-                    len(ids),
-                )
+                self.dropped_unreported += len(ids)
+                if time.monotonic() - self.last_overflow_report > OVERFLOW_REPORT_SECONDS:
+                    logger.error(
+                        "Prediction log full ({} rows waiting, PREDICTION_LOG_MAX_PENDING={}): "
+                        "{} rows dropped since the last report",
+                        self.pending_rows,
+                        self.max_pending,
+                        self.dropped_unreported,
+                    )
+                    self.last_overflow_report = time.monotonic()
+                    self.dropped_unreported = 0
                 return ids
             self.queue.append(pending)
             self.pending_rows += len(ids)
@@ -206,14 +216,11 @@ class PredictionLog:
             if not self.stopping:
                 time.sleep(GATHER_SECONDS)  # let a burst of requests join this batch
                 batch += self.take_more(sum(len(pending.ids) for pending in batch))
-            rows = [row for pending in batch for row in self.rows(pending)]
             try:
+                rows = [row for pending in batch for row in self.rows(pending)]
                 with self.engine.begin() as connection:
-                    connection.execute(insert(predictions), rows)
-            except (IntegrityError, DataError):
-                written = self.write_one_by_one(rows)
-                self.settle(batch, written, len(rows) - written)
-            except SQLAlchemyError as error:
+                    connection.execute(self.insert(), rows)
+            except (OperationalError, InterfaceError) as error:
                 self.give_back(batch)
                 if attempt == 0:
                     logger.warning(
@@ -230,30 +237,49 @@ class PredictionLog:
                     return
                 time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
                 attempt += 1
+            except Exception:  # noqa: BLE001 - refused rows (a constraint, say): never fatal
+                written = self.write_one_by_one(batch)
+                self.settle(batch, written, sum(len(pending.ids) for pending in batch) - written)
             else:
                 if attempt:
                     logger.info("Prediction log: the database is back; writing the waiting rows")
                 attempt = 0
                 self.settle(batch, len(rows), 0)
 
-    def write_one_by_one(self, rows: list[dict[str, Any]]) -> int:
+    def insert(self) -> Any:
+        """INSERT that skips a row already there: a retry after a lost acknowledgement is
+        harmless."""
+        dialect = {"postgresql": postgresql, "sqlite": sqlite}[self.engine.dialect.name]
+        return dialect.insert(predictions).on_conflict_do_nothing(index_elements=["id"])
+
+    def write_one_by_one(self, batch: list[Pending]) -> int:
         """A batch the database refused: write what it accepts, log what it does not."""
         written = 0
-        for row in rows:
+        for pending in batch:
             try:
-                with self.engine.begin() as connection:
-                    connection.execute(insert(predictions), [row])
-                written += 1
-            except SQLAlchemyError as error:
-                logger.bind(request_id=row["request_id"]).error(
-                    "Prediction log: row {} refused by the database and dropped: {}",
-                    row["id"],
-                    str(error).splitlines()[0],
+                rows = self.rows(pending)
+            except Exception as error:  # noqa: BLE001 - logged with the request id, then dropped
+                logger.bind(request_id=pending.request_id).error(
+                    "Prediction log: rows not made: {}", error
                 )
+                continue
+            for row in rows:
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(self.insert(), [row])
+                    written += 1
+                except SQLAlchemyError as error:
+                    logger.bind(request_id=row["request_id"]).error(
+                        "Prediction log: row {} refused by the database and dropped: {}",
+                        row["id"],
+                        str(error).splitlines()[0],
+                    )
         return written
 
     def purge_if_due(self) -> None:
-        if self.retention_days is None or time.monotonic() - self.last_purge < PURGE_EVERY_SECONDS:
+        if self.retention_days is None or (
+            self.last_purge is not None and time.monotonic() - self.last_purge < PURGE_EVERY_SECONDS
+        ):
             return
         self.last_purge = time.monotonic()
         cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
@@ -288,3 +314,9 @@ class PredictionLog:
             self.condition.notify_all()
         if self.thread.is_alive():
             self.thread.join(timeout)
+        if self.thread.is_alive():
+            logger.error(
+                "Prediction log: {} rows not written within {} s of the shutdown",
+                self.pending_rows,
+                timeout,
+            )

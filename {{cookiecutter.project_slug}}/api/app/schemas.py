@@ -84,7 +84,9 @@ class FeedbackRequest(BaseModel):
         description="The outcome: the class it really was.",
         json_schema_extra={"enum": list(CLASSES)},
     )
-    note: str | None = Field(default=None, max_length=2000, description="Anything to add.")
+    note: str | None = Field(
+        default=None, max_length=2000, pattern=r"^[^\x00]*$", description="Anything to add."
+    )
 
 
 class FeedbackResponse(BaseModel):

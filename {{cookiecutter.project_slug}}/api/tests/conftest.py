@@ -164,8 +164,10 @@ def postgres_bindir() -> Path | None:
         bindir = Path(found.stdout.strip())
         if (bindir / "pg_ctl").is_file():
             return bindir
-    pg_ctl = shutil.which("pg_ctl")
-    return Path(pg_ctl).resolve().parent if pg_ctl else None
+    if pg_ctl := shutil.which("pg_ctl"):
+        return Path(pg_ctl).resolve().parent
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))  # Debian's packages
+    return installed[-1].parent if installed else None
 
 
 @dataclass
@@ -180,7 +182,9 @@ class Postgres:
         command = [str(self.bindir / program), *arguments]
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            pytest.fail(f"{' '.join(command)} failed: {done.stderr.strip() or done.stdout.strip()}")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
@@ -188,12 +192,13 @@ class Postgres:
         self.run("pg_ctl", "-D", str(self.folder / "data"), "-o", options, "-l", log, "-w", "start")
 
     def stop(self) -> None:
-        """SIGTERM to the postmaster, by the pid it wrote, and wait until it is gone."""
+        """SIGINT ("fast" shutdown: ends the sessions) to the postmaster, by the pid it wrote, and
+        wait until it is gone."""
         pid_file = self.folder / "data" / "postmaster.pid"
         if not pid_file.is_file():
             return
         pid = int(pid_file.read_text().split()[0])
-        os.kill(pid, signal.SIGINT)  # "fast" shutdown: ends the sessions, then exits
+        os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + 30
         while pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -220,12 +225,13 @@ def postgres() -> Iterator[Postgres]:
             pytest.fail(message)
         pytest.skip(message)
     folder = Path(tempfile.mkdtemp(prefix="pg-"))
-    if os.geteuid() == 0:
-        os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
     server = Postgres(bindir, folder, free_port())
-    server.run("initdb", "-D", str(folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    server.start()
     try:
+        if os.geteuid() == 0:  # as root, the server runs as the postgres user the packages make
+            os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
+        initdb = ["-D", str(folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        server.run("initdb", *initdb)
+        server.start()
         yield server
     finally:
         server.stop()

@@ -170,6 +170,11 @@ def test_the_migrations_match_the_tables(database_url: str) -> None:
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
 
 
+class Unreadable(InputRecord):
+    def model_dump(self, *arguments: Any, **options: Any) -> dict[str, Any]:
+        raise ValueError("this record cannot be read")
+
+
 def test_a_refused_row_is_logged_and_the_writer_goes_on(database_url: str, example: Record) -> None:
     settings = Settings(_env_file=None, database_url=database_url)
     engine = make_engine(settings.database_url)
@@ -179,31 +184,32 @@ def test_a_refused_row_is_logged_and_the_writer_goes_on(database_url: str, examp
     record = InputRecord.model_validate(example)
     probabilities = {name: 1 / len(CLASSES) for name in CLASSES}
 
-    def pending(ids: list[str]) -> Pending:
-        labels = [CLASSES[0]] * len(ids)
+    def pending(ids: list[str], version: str = "test", item: InputRecord = record) -> Pending:
         return Pending(
             ids,
             "r",
             datetime.now(UTC),
-            "test",
-            [record] * len(ids),
-            labels,
+            version,
+            [item] * len(ids),
+            [CLASSES[0]] * len(ids),
             [probabilities] * len(ids),
             1.0,
         )
 
-    with engine.begin() as connection:  # a row whose id the next batch repeats
-        connection.execute(insert(predictions), log.rows(pending(["taken"])))
+    if engine.dialect.name == "postgresql":  # a value longer than its column: refused
+        bad = pending(["bad"], version="v" * 65)
+    else:  # SQLite takes any length: a record that cannot even be turned into a row
+        bad = pending(["bad"], item=Unreadable.model_validate(example))
     log.start()
     with log.condition:
-        for item in (pending(["taken", "fresh-1"]), pending(["fresh-2"])):
+        for item in (pending(["fresh-1"]), bad, pending(["fresh-2"])):
             log.queue.append(item)
             log.pending_rows += len(item.ids)
             log.queued += len(item.ids)
         log.condition.notify()
     assert log.flush(10)
     log.stop()
-    assert sorted(row["id"] for row in rows(database_url)) == ["fresh-1", "fresh-2", "taken"]
+    assert sorted(row["id"] for row in rows(database_url)) == ["fresh-1", "fresh-2"]
     counted = metrics.registry.get_sample_value
     assert counted("prediction_log_rows_total", {"outcome": "dropped_rejected"}) == 1
     assert counted("prediction_log_rows_total", {"outcome": "written"}) == 2

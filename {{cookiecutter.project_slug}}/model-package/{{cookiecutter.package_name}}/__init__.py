@@ -18,6 +18,11 @@
         # does not fit config.yml; make_prediction raises the same.
     model.load_card("html" | "markdown") -> str
         # the model card: metrics, plots (HTML only), data, versions, the release gate's decision
+    model.model_features(records) -> {feature: [values]}
+        # the model's inputs for validated records (dicts): what a prediction log keeps for drift
+    model.drift_report(features, predicted_labels) -> DriftReport
+        # population stability index of each feature and of the predicted classes, against the
+        # profile of the training data stored in the metadata
     model.__version__        # the package version, which is also the model version
 
 The API, its smoke check, the demo and any batch or monitoring job rely on this contract alone, so
@@ -27,11 +32,13 @@ replacing the example model means changing the package, never its consumers.
 from loguru import logger
 
 from ._version import __version__
+from .drift import drift_report, model_features
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
 from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
 from .schemas import (
     PERSONAL_FIELDS,
+    DriftReport,
     HoldoutMetrics,
     ModelMetadata,
     PredictionResult,
@@ -42,6 +49,7 @@ __all__ = [
     "CLASSES",
     "EXAMPLE_RECORD",
     "PERSONAL_FIELDS",
+    "DriftReport",
     "HoldoutMetrics",
     "InputRecord",
     "ModelMetadata",
@@ -50,9 +58,11 @@ __all__ = [
     "PredictionResult",
     "RecordError",
     "__version__",
+    "drift_report",
     "load_card",
     "load_model",
     "make_prediction",
+    "model_features",
 ]
 
 # A library stays quiet until the application opts in with logger.enable(__name__), as loguru

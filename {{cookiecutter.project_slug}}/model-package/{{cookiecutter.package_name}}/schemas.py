@@ -1,7 +1,7 @@
 """What the package takes and returns around InputRecord: batches, results and the metadata."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -65,6 +65,39 @@ class GateRecord(BaseModel):
     )
 
 
+class FeatureProfile(BaseModel):
+    """One model input in training: its bins (numbers: quantile bins, then missing; categories:
+    the common ones, then all others pooled) and the share of training rows in each."""
+
+    kind: Literal["numeric", "categorical"]
+    bins: list[str]
+    shares: list[float]
+    edges: list[float] = Field(default_factory=list, description="Numbers: the inner bin edges.")
+
+
+class DataProfile(BaseModel):
+    """What the model learned from, compactly: the reference that drift is measured against."""
+
+    rows: int
+    features: dict[str, FeatureProfile]
+    predictions: dict[str, float] = Field(description="Share of each predicted class.")
+
+
+class FeatureDrift(BaseModel):
+    feature: str
+    kind: Literal["numeric", "categorical"]
+    psi: float = Field(description="Population stability index, live against training.")
+    status: Literal["stable", "moderate drift", "drift"]
+    reference: dict[str, float] = Field(description="Training share of each bin.")
+    live: dict[str, float] = Field(description="Live share of each bin.")
+
+
+class DriftReport(BaseModel):
+    rows: int
+    features: list[FeatureDrift]
+    predictions: FeatureDrift = Field(description="The predicted classes' distribution.")
+
+
 class ModelMetadata(BaseModel):
     """Written beside the artifact: what was trained, on what, how well, and the release gate."""
 
@@ -89,6 +122,9 @@ class ModelMetadata(BaseModel):
     features: FeatureLists
     gate: GateRecord | None = Field(
         default=None, description="The comparison with the published model; None until gated."
+    )
+    profile: DataProfile | None = Field(
+        default=None, description="The training inputs' profile, for drift; no raw rows."
     )
 
 

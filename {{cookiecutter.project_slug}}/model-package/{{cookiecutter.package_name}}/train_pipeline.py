@@ -53,6 +53,7 @@ from .config import (
     config,
 )
 from .data import load_dataset, sha256_of, to_records
+from .drift import build_profile, model_features
 from .persistence import (
     ModelNotTrainedError,
     load_metadata,
@@ -194,6 +195,8 @@ def train(
 
     pipeline = build_pipeline(config).fit(train_part.inputs(config), train_part.labels)
     metrics = score(pipeline, holdout_part.inputs(config), holdout_part.labels, config)
+    predicted = [str(label) for label in pipeline.predict(train_part.inputs(config))]
+    profile = build_profile(model_features(train_part.records, config), predicted, config)
     logger.info("Holdout metrics: {}", metrics.model_dump())
 
     metadata = ModelMetadata(
@@ -216,6 +219,7 @@ def train(
         features=FeatureLists(
             numeric=config.features.numeric, categorical=config.features.categorical
         ),
+        profile=profile,
     )
     card = render_card(metadata, pipeline, holdout_part.inputs(config), holdout_part.labels, config)
     path = save_model(pipeline, to_onnx(pipeline, config), metadata, card, output_dir)

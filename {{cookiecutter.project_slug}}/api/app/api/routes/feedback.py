@@ -48,14 +48,14 @@ def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | tuple[str, 
     )
 
 
-def save(engine: Engine, body: FeedbackRequest) -> None:
+def save(engine: Engine, body: FeedbackRequest, recorded_at: datetime) -> None:
     with engine.begin() as connection:
         connection.execute(
             insert(feedback).values(
                 prediction_id=body.prediction_id,
                 label=body.label,
                 note=body.note,
-                created_at=datetime.now(UTC),
+                created_at=recorded_at,
             )
         )
 
@@ -71,6 +71,7 @@ def save(engine: Engine, body: FeedbackRequest) -> None:
         404: {"model": ErrorResponse, "description": "No prediction has this id."},
         409: {"model": ErrorResponse, "description": "Another outcome is already recorded."},
         422: {"model": ErrorResponse},
+        503: {"model": ErrorResponse, "description": "The database is unreachable; retry."},
     },
 )
 async def give_feedback(
@@ -93,9 +94,10 @@ async def give_feedback(
             f"no prediction {body.prediction_id!r}: unknown, or deleted by the retention",
         )
     if isinstance(found, tuple):
+        recorded_at = datetime.now(UTC)
         try:
-            await run_in_threadpool(save, engine, body)
-        except IntegrityError:  # the same outcome, sent twice at once: the other one won
+            await run_in_threadpool(save, engine, body, recorded_at)
+        except IntegrityError:  # sent twice at once (the other won), or purged meanwhile
             found = await run_in_threadpool(lookup, engine, body.prediction_id)
         else:
             predicted, version = found
@@ -105,10 +107,10 @@ async def give_feedback(
                 predicted_label=predicted,
                 model_version=version,
                 note=body.note,
-                recorded_at=datetime.now(UTC),
+                recorded_at=recorded_at,
             )
     if not isinstance(found, FeedbackResponse):
-        raise HTTPException(status.HTTP_409_CONFLICT, "the outcome is being recorded; retry")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no prediction {body.prediction_id!r}")
     if found.label != body.label:
         raise HTTPException(
             status.HTTP_409_CONFLICT,

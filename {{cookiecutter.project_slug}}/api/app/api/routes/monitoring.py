@@ -1,5 +1,5 @@
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +11,14 @@ from app.schemas import ErrorResponse, QualityReport
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
 
 
-@router.get("/quality", responses={401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    503: {"model": ErrorResponse, "description": "The database is unreachable; retry."},
+}
+
+
+@router.get("/quality", responses=RESPONSES)
 async def live_quality(
     services: ServicesDep,
     hours: Annotated[
