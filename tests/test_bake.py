@@ -36,6 +36,7 @@ EXPECTED_FILES = {
     "model-package/tests/example/test_titanic_features.py",
     "model-package/tests/example/test_titanic_model.py",
     "model-package/tests/model/test_card.py",
+    "model-package/tests/model/test_drift.py",
     "model-package/tests/model/test_estimators.py",
     "model-package/tests/model/test_model.py",
     "model-package/tests/model/test_predict.py",

@@ -42,6 +42,9 @@ predictions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("model_version", String(64), nullable=False, index=True),
     Column("inputs", JSON, nullable=False),
+    # The model's inputs (engineered features included), as the package computes them: drift is
+    # measured on these, since personal fields in `inputs` are hashed.
+    Column("features", JSON, nullable=False),
     Column("label", String(LABEL_LENGTH), nullable=False),
     Column("probabilities", JSON, nullable=False),
     Column("latency_ms", Float, nullable=False),

@@ -1,8 +1,14 @@
-"""Live quality: the logged predictions that got an outcome, scored per model version.
+"""Live quality and drift, from the prediction log, with numpy.
 
-Computed with numpy from the prediction log, for GET /api/v1/monitoring/quality and for /metrics
-(model_live_* gauges, over the last QUALITY_GAUGE_HOURS). Below MINIMUM_OUTCOMES outcomes a
-version's verdict is "insufficient data": a handful of outcomes says nothing either way.
+Quality: the logged predictions that got an outcome, scored per model version, for
+GET /api/v1/monitoring/quality. Below MINIMUM_OUTCOMES outcomes a version's verdict is
+"insufficient data": a handful of outcomes says nothing either way.
+
+Drift: the served version's logged features and predicted classes against the training profile
+in its metadata (the model package's drift_report: PSI), for GET /api/v1/monitoring/drift. Below
+MINIMUM_DRIFT_ROWS rows the PSI is noise, and the answer says so.
+
+/metrics exports both over the last GAUGE_HOURS: model_live_* and model_*_psi gauges.
 """
 
 import math
@@ -17,13 +23,19 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from {{ cookiecutter.package_name }} import CLASSES, ModelMetadata
+from {{ cookiecutter.package_name }} import (
+    CLASSES,
+    DriftReport,
+    ModelMetadata,
+    drift_report,
+)
 
 from app.db import feedback, predictions
-from app.schemas import Estimate, VersionQuality
+from app.schemas import DriftAnswer, Estimate, VersionQuality
 
 MINIMUM_OUTCOMES = 30
-QUALITY_GAUGE_HOURS = 24
+MINIMUM_DRIFT_ROWS = 100
+GAUGE_HOURS = 24
 PROBABILITY_FLOOR = 1e-6  # as the model package's holdout metrics: float32 noise below it
 Z_95 = 1.959964
 
@@ -91,7 +103,7 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
         .where(predictions.c.created_at >= since)
     )
     with engine.connect() as connection:
-        totals = dict(connection.execute(counts).all())
+        totals: dict[str, int] = {version: count for version, count in connection.execute(counts)}
         rows = connection.execute(answered).all()
     outcomes: dict[str, list[Any]] = {}
     for version, label, probabilities, outcome in rows:
@@ -124,27 +136,52 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
     return report
 
 
+def drift(engine: Engine, since: datetime, served: ModelMetadata) -> DriftAnswer:
+    """The served version's predictions since `since`, against its training profile."""
+    query = select(predictions.c.features, predictions.c.label).where(
+        predictions.c.created_at >= since, predictions.c.model_version == served.version
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    names = list(served.profile.features) if served.profile else []
+    features = {name: [row.features.get(name) for row in rows] for name in names}
+    report: DriftReport | None = None
+    if served.profile is not None and rows:
+        report = drift_report(features, [row.label for row in rows], served.profile)
+    return DriftAnswer(
+        since=since,
+        model_version=served.version,
+        rows=len(rows),
+        minimum_rows=MINIMUM_DRIFT_ROWS,
+        enough_data=len(rows) >= MINIMUM_DRIFT_ROWS,
+        report=report,
+    )
+
+
 class QualityCollector(Collector):
-    """model_live_* gauges, read from the prediction log when /metrics is scraped."""
+    """model_live_* and model_*_psi gauges, read from the prediction log when /metrics is
+    scraped."""
 
     def __init__(self, engine: Engine, served: Callable[[], ModelMetadata | None]) -> None:
         self.engine = engine
         self.served = served
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        since = datetime.now(UTC) - timedelta(hours=QUALITY_GAUGE_HOURS)
+        since = datetime.now(UTC) - timedelta(hours=GAUGE_HOURS)
+        served = self.served()
         try:
-            report = quality(self.engine, since, self.served())
+            report = quality(self.engine, since, served)
+            drifted = drift(self.engine, since, served) if served else None
         except SQLAlchemyError:
             return  # the database is away: no live figures, rather than a failed scrape
         counts = GaugeMetricFamily(
             "model_live_predictions",
-            f"Predictions and those with an outcome, last {QUALITY_GAUGE_HOURS} h.",
+            f"Predictions and those with an outcome, last {GAUGE_HOURS} h.",
             labels=["model_version", "kind"],
         )
         measured = GaugeMetricFamily(
             "model_live_quality",
-            f"Accuracy, log loss and ROC AUC on outcomes of the last {QUALITY_GAUGE_HOURS} h.",
+            f"Accuracy, log loss and ROC AUC on outcomes of the last {GAUGE_HOURS} h.",
             labels=["model_version", "metric"],
         )
         for entry in report:
@@ -160,3 +197,20 @@ class QualityCollector(Collector):
                     measured.add_metric([entry.model_version, metric], value)
         yield counts
         yield measured
+        if drifted is None or drifted.report is None:
+            return
+        features = GaugeMetricFamily(
+            "model_feature_psi",
+            f"PSI of each model input, last {GAUGE_HOURS} h against training.",
+            labels=["model_version", "feature"],
+        )
+        for item in drifted.report.features:
+            features.add_metric([drifted.model_version, item.feature], item.psi)
+        yield features
+        classes = GaugeMetricFamily(
+            "model_prediction_psi",
+            f"PSI of the predicted classes, last {GAUGE_HOURS} h against training.",
+            labels=["model_version"],
+        )
+        classes.add_metric([drifted.model_version], drifted.report.predictions.psi)
+        yield classes

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from {{ cookiecutter.package_name }} import PERSONAL_FIELDS, InputRecord
+from {{ cookiecutter.package_name }} import PERSONAL_FIELDS, InputRecord, model_features
 
 from app.config import Settings
 from app.db import predictions
@@ -86,7 +86,7 @@ class PredictionLog:
         self.stopping = False
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.last_purge: float | None = None  # None: purge as soon as the writer starts
-        self.last_overflow_report = -OVERFLOW_REPORT_SECONDS
+        self.last_overflow_report = -float(OVERFLOW_REPORT_SECONDS)
         self.dropped_unreported = 0
 
     def start(self) -> None:
@@ -143,12 +143,13 @@ class PredictionLog:
         return ids
 
     def rows(self, pending: Pending) -> list[dict[str, Any]]:
+        dumped = [record.model_dump(mode="json") for record in pending.records]
+        features = model_features(dumped)
         rows = []
-        for index, record in enumerate(pending.records):
+        for index, inputs in enumerate(dumped):
             label, probabilities = pending.labels[index], pending.probabilities[index]
             if label is None or probabilities is None:
                 continue  # the API only scores valid records: nothing to log
-            inputs = record.model_dump(mode="json")
             for name in PERSONAL_FIELDS:
                 if self.personal_data == "drop":
                     inputs.pop(name, None)
@@ -162,6 +163,7 @@ class PredictionLog:
                     "created_at": pending.created_at,
                     "model_version": pending.model_version,
                     "inputs": inputs,
+                    "features": {name: values[index] for name, values in features.items()},
                     "label": label,
                     "probabilities": probabilities,
                     "latency_ms": pending.latency_ms,

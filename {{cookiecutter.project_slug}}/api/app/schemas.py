@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from {{ cookiecutter.package_name }} import (
     CLASSES,
     EXAMPLE_RECORD,
+    DriftReport,
     InputRecord,
     ModelMetadata,
 )
@@ -123,3 +124,15 @@ class QualityReport(BaseModel):
     since: datetime
     minimum_outcomes: int = Field(description="Fewer outcomes than this: insufficient data.")
     versions: list[VersionQuality]
+
+
+class DriftAnswer(BaseModel):
+    since: datetime
+    model_version: str = Field(description="The served version, whose predictions are compared.")
+    rows: int = Field(description="Its predictions logged since then.")
+    minimum_rows: int = Field(description="Fewer rows than this: the PSI is noise.")
+    enough_data: bool
+    report: DriftReport | None = Field(
+        description="PSI per feature and of the predicted classes; thresholds: below 0.1 "
+        "stable, from 0.25 drift. None without rows or without a training profile."
+    )

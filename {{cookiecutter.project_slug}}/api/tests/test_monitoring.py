@@ -6,10 +6,17 @@ import random
 import numpy as np
 import pytest
 from conftest import ClientFactory, Record
+from fastapi import FastAPI
 
-from {{ cookiecutter.package_name }} import CLASSES, load_model
+from {{ cookiecutter.package_name }} import (
+    CLASSES,
+    InputRecord,
+    drift_report,
+    load_model,
+    model_features,
+)
 
-from app.monitoring import MINIMUM_OUTCOMES, roc_auc, wilson
+from app.monitoring import MINIMUM_DRIFT_ROWS, MINIMUM_OUTCOMES, roc_auc, wilson
 
 
 def test_roc_auc_counts_ties_as_half() -> None:
@@ -85,3 +92,34 @@ def test_few_outcomes_are_insufficient_data(make_client: ClientFactory, example:
     report = client.get("/api/v1/monitoring/quality").json()
     assert all(entry["verdict"] == "insufficient data" for entry in report["versions"])
     assert client.get("/api/v1/monitoring/quality", params={"hours": 0}).status_code == 422
+
+
+def test_drift_of_one_kind_of_record(
+    make_client: ClientFactory, example: Record, database_url: str
+) -> None:
+    """The same record again and again is as shifted as a batch gets: every feature in one bin."""
+    client = make_client(database_url=database_url)
+    empty = client.get("/api/v1/monitoring/drift").json()
+    assert (empty["rows"], empty["enough_data"], empty["report"]) == (0, False, None)
+
+    count = MINIMUM_DRIFT_ROWS + 20
+    answers = client.post("/api/v1/predict", json={"records": [example] * count}).json()
+    labels = [answer["label"] for answer in answers["predictions"]]
+    assert isinstance(client.app, FastAPI)
+    assert client.app.state.services.prediction_log.flush(10)
+    answer = client.get("/api/v1/monitoring/drift", params={"hours": 1}).json()
+    assert (answer["model_version"], answer["rows"], answer["enough_data"]) == (
+        answers["model_version"],
+        count,
+        True,
+    )
+    dumped = [InputRecord.model_validate(example).model_dump(mode="json")] * count
+    expected = drift_report(model_features(dumped), labels).model_dump(mode="json")
+    assert answer["report"] == expected
+    statuses = {item["feature"]: item["status"] for item in answer["report"]["features"]}
+    assert "drift" in statuses.values()
+
+    lines = client.get("/metrics").text.splitlines()
+    psi = [line for line in lines if line.startswith("model_feature_psi{")]
+    assert len(psi) == len(statuses)
+    assert any(line.startswith("model_prediction_psi{") for line in lines)

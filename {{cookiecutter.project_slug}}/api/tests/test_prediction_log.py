@@ -230,6 +230,7 @@ def test_old_rows_are_purged(make_client: ClientFactory, tmp_path: Path) -> None
                     created_at=day,
                     model_version="0",
                     inputs={},
+                    features={},
                     label=CLASSES[0],
                     probabilities={},
                     latency_ms=1.0,

@@ -45,7 +45,7 @@ def model_features(
 def _numeric_bins(values: npt.NDArray[np.float64], edges: list[float]) -> npt.NDArray[np.float64]:
     """Shares of the bins between the edges, then of missing values."""
     present = values[~np.isnan(values)]
-    counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
+    counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)
     shares = np.append(counts, np.isnan(values).sum()) / max(len(values), 1)
     return shares.astype(np.float64)
 

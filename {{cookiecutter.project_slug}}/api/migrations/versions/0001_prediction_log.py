@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("model_version", sa.String(length=64), nullable=False),
         sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("features", sa.JSON(), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("probabilities", sa.JSON(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=False),

@@ -1,12 +1,12 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServicesDep
-from app.monitoring import MINIMUM_OUTCOMES, quality
-from app.schemas import ErrorResponse, QualityReport
+from app.monitoring import MINIMUM_OUTCOMES, drift, quality
+from app.schemas import DriftAnswer, ErrorResponse, QualityReport
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
 
@@ -29,3 +29,18 @@ async def live_quality(
     since = datetime.now(UTC) - timedelta(hours=hours)
     versions = await run_in_threadpool(quality, services.engine, since, services.predictor.metadata)
     return QualityReport(since=since, minimum_outcomes=MINIMUM_OUTCOMES, versions=versions)
+
+
+@router.get("/drift", responses=RESPONSES)
+async def live_drift(
+    services: ServicesDep,
+    hours: Annotated[
+        float, Query(gt=0, le=24 * 366, description="The window: predictions of the last hours.")
+    ] = 24,
+) -> DriftAnswer:
+    """How far the served model's recent inputs and predictions are from its training data."""
+    served = services.predictor.metadata
+    if served is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, services.predictor.unavailable)
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    return await run_in_threadpool(drift, services.engine, since, served)
