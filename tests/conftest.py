@@ -66,7 +66,7 @@ def api_gates(project: Path, model_wheel: Path, *pytest_arguments: str) -> str:
     assert "PASSED tests/test_server.py::test_real_server_answers" in report
     if browser:
         assert "PASSED tests/test_server.py::test_browser_fills_the_form" in report
-        assert " skipped" not in report
+        assert "no Chromium at" not in report  # other tests may skip: a model without personal data
     else:
         assert "SKIPPED" in report
         assert "no Chromium at" in report
