@@ -73,6 +73,7 @@ EXPECTED_FILES = {
     "api/tox.ini",
     "api/app/__init__.py",
     "api/app/config.py",
+    "api/app/dashboard.py",
     "api/app/db.py",
     "api/app/migrate.py",
     "api/app/monitoring.py",

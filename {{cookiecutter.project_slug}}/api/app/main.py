@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router, dependencies=protected)
     app.include_router(model.router, dependencies=protected)
     app.include_router(ui.router)
+    app.include_router(monitoring.page)
     return app
 
 

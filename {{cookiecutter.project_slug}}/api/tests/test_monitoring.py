@@ -2,6 +2,7 @@
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,13 @@ def test_drift_of_one_kind_of_record(
     psi = [line for line in lines if line.startswith("model_feature_psi{")]
     assert len(psi) == len(statuses)
     assert any(line.startswith("model_prediction_psi{") for line in lines)
+
+
+def test_the_monitoring_page_without_traffic(make_client: ClientFactory, tmp_path: Path) -> None:
+    client = make_client(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    page = client.get("/monitoring")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.text.count("No data in this window yet.") == 3
+    assert "<script" not in page.text
+    assert client.get("/monitoring", params={"hours": -1}).status_code == 422

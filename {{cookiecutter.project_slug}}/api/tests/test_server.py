@@ -8,7 +8,7 @@ import httpx
 import pytest
 from conftest import REQUIRED, bounded_number, uvicorn
 
-from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD
+from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, load_model
 from {{ cookiecutter.package_name }} import __version__ as model_version
 
 
@@ -133,5 +133,44 @@ def test_browser_shows_the_model_card(server: str, tmp_path: Path) -> None:
             assert shot.stat().st_size > 50_000
             outside = [url for url in requested if not url.startswith((server, "data:"))]
             assert outside == []
+        finally:
+            browser.close()
+
+
+def test_browser_shows_the_monitoring_page(server: str, tmp_path: Path) -> None:
+    """After real traffic and outcomes: three charts drawn on the server, nothing fetched."""
+    from playwright.sync_api import sync_playwright
+
+    with httpx.Client(base_url=server, timeout=30) as client:
+        answer = client.post("/api/v1/predict", json={"records": [EXAMPLE_RECORD] * 120}).json()
+        for prediction in answer["predictions"][:40]:
+            sent = {"prediction_id": prediction["prediction_id"], "label": prediction["label"]}
+            assert client.post("/api/v1/feedback", json=sent).status_code in (200, 201)
+    features = len(load_model().features.numeric) + len(load_model().features.categorical)
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(server + "/monitoring", wait_until="load")
+            assert page.locator("figure").count() == 3
+            assert page.locator("figure").nth(0).locator("polyline.series").count() == 2
+            assert page.locator("figure").nth(1).locator("polyline.series").count() >= 1
+            assert page.locator("rect.bar").count() == features + 1  # and the predicted class
+            for index in range(3):
+                box = page.locator("figure svg").nth(index).bounding_box()
+                assert box is not None
+                assert box["width"] > 300
+                assert box["height"] > 100
+            shot = tmp_path / "monitoring.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 20_000
+            assert [url for url in requested if not url.startswith(server)] == []
         finally:
             browser.close()

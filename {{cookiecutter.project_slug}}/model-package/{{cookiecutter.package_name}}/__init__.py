@@ -21,6 +21,7 @@
     model.model_features(records) -> {feature: [values]}
         # the model's inputs for validated records (dicts): what a prediction log keeps for drift
     model.drift_report(features, predicted_labels) -> DriftReport
+    model.PSI_THRESHOLDS     # (0.1, 0.25): below, stable; from the second, drift; between, moderate
         # population stability index of each feature and of the predicted classes, against the
         # profile of the training data stored in the metadata
     model.__version__        # the package version, which is also the model version
@@ -32,7 +33,7 @@ replacing the example model means changing the package, never its consumers.
 from loguru import logger
 
 from ._version import __version__
-from .drift import drift_report, model_features
+from .drift import PSI_THRESHOLDS, drift_report, model_features
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
 from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
@@ -49,6 +50,7 @@ __all__ = [
     "CLASSES",
     "EXAMPLE_RECORD",
     "PERSONAL_FIELDS",
+    "PSI_THRESHOLDS",
     "DriftReport",
     "HoldoutMetrics",
     "InputRecord",

@@ -24,6 +24,7 @@ OTHER = "(other)"
 SHARE_FLOOR = 1e-4  # an empty bin counts as this share: ln(0) has no PSI
 # PSI below STABLE: no meaningful change; from DRIFT up: the population has moved.
 STABLE, DRIFT = 0.1, 0.25
+PSI_THRESHOLDS = (STABLE, DRIFT)
 
 
 def model_features(
