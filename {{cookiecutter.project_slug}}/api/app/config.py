@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=f"sqlite:///{DEFAULT_DATABASE}",
         description="The prediction log's database: SQLite (the default file) or PostgreSQL.",
     )
+    prediction_log: bool = Field(
+        default=True,
+        description="Keep a row of every prediction: outcomes, quality and drift need it.",
+    )
     prediction_log_max_pending: int = Field(
         default=100_000,
         gt=0,

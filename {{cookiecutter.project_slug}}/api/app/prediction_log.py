@@ -65,6 +65,7 @@ class PredictionLog:
     def __init__(self, engine: Engine, settings: Settings, metrics: Metrics) -> None:
         self.engine = engine
         self.metrics = metrics
+        self.enabled = settings.prediction_log
         self.max_pending = settings.prediction_log_max_pending
         self.retention_days = settings.prediction_log_retention_days
         self.personal_data = settings.personal_data
@@ -110,6 +111,8 @@ class PredictionLog:
         """Queue a row per record; their prediction ids, in order. Never waits for the database."""
         base = f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
         ids = [f"{base}-{index}" for index in range(len(records))]
+        if not self.enabled:
+            return ids  # PREDICTION_LOG=false: nothing is kept, so no outcome can be recorded
         pending = Pending(
             ids,
             request_id,

@@ -2,6 +2,10 @@
 
 Every figure comes from the same run on this machine, so the ratios compare like with like.
 Throughput needs wrk (Debian: apt-get install wrk). Run it with `tox -e bench`.
+
+The service runs as deployed, prediction log included (a SQLite file of this run's own), and once
+more with PREDICTION_LOG=false, to show what the log costs. BENCH_POSTGRES_URL (an empty, migrated
+or migratable PostgreSQL database) adds the same figures with the log on PostgreSQL.
 """
 
 import argparse
@@ -36,12 +40,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn(app: str, workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """Uvicorn as a separate process, as deployed: default settings, so every request is logged
-    (formatted and written; to /dev/null, since a file shared by the workers would serialize them).
+def uvicorn(
+    app: str, workers: int, **settings: str
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Uvicorn as a separate process, as deployed: default settings (and `settings`), so every
+    request is logged (formatted and written; to /dev/null, since a file shared by the workers
+    would serialize them) and every prediction is kept in the prediction log.
     """
     port = free_port()
-    env = {**os.environ, "MAX_BATCH_SIZE": str(BATCH)}
+    env = {**os.environ, "MAX_BATCH_SIZE": str(BATCH), **settings}
     if app == PREDICT[0]:
         command = [sys.executable, "-m", app]
         env |= {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
@@ -170,16 +177,34 @@ def main() -> None:
     in_process_rate = BATCH / batch_seconds
 
     results: dict[str, Any] = {}
+    folder = tempfile.TemporaryDirectory(prefix="bench-")
+    sqlite = {"DATABASE_URL": f"sqlite:///{folder.name}/prediction_log.sqlite3"}
     for name, (app, path), body in (("predict", PREDICT, one), ("bare", BARE, one)):
-        with uvicorn(app, workers=1) as (port, process):
+        with uvicorn(app, workers=1, **sqlite) as (port, process):
             results[name] = percentiles(sequential(port, path, body, arguments.requests))
             results[f"{name} 1 worker"] = throughput(port, path, body, arguments.seconds)
             if name == "predict":
                 samples = sequential(port, path, batch_body, 5)
                 results["http batch rate"] = BATCH / min(samples)
                 results["memory"] = resident_mb(process.pid)
-        with uvicorn(app, workers=2) as (port, _):
+        with uvicorn(app, workers=2, **sqlite) as (port, _):
             results[f"{name} 2 workers"] = throughput(port, path, body, arguments.seconds)
+    logs = {"log off": {**sqlite, "PREDICTION_LOG": "false"}}
+    if postgres := os.environ.get("BENCH_POSTGRES_URL"):
+        logs["log on PostgreSQL"] = {"DATABASE_URL": postgres}
+        subprocess.run(
+            [sys.executable, "-m", "app.migrate"],
+            cwd=API_ROOT,
+            env={**os.environ, **logs["log on PostgreSQL"]},
+            check=True,
+        )
+    for name, settings in logs.items():
+        with uvicorn(PREDICT[0], workers=1, **settings) as (port, _):
+            results[name] = percentiles(sequential(port, PREDICT[1], one, arguments.requests))
+            results[f"{name} 1 worker"] = throughput(port, PREDICT[1], one, arguments.seconds)
+            samples = sequential(port, PREDICT[1], batch_body, 5)
+            results[f"{name} batch rate"] = BATCH / min(samples)
+    folder.cleanup()
 
     rows += [
         ("HTTP POST /api/v1/predict, 1 record: p50 / p99", milliseconds(results["predict"])),
@@ -192,6 +217,18 @@ def main() -> None:
         (f"{BATCH:,} records in-process make_prediction", f"{in_process_rate:,.0f} rows/s"),
         ("resident memory of one worker after the run", f"{results['memory']:.0f} MB"),
     ]
+    for name in logs:
+        rows += [
+            (f"predict ({name}), 1 record: p50 / p99", milliseconds(results[name])),
+            (
+                f"predict ({name}), 16 clients, 1 worker",
+                f"{results[name + ' 1 worker']:,.0f} req/s",
+            ),
+            (
+                f"{BATCH:,} records over HTTP ({name})",
+                f"{results[name + ' batch rate']:,.0f} rows/s",
+            ),
+        ]
     # (target, measured value, the bound it must meet, whether it is a floor or a ceiling)
     targets: list[tuple[str, float, float, str]] = [
         ("HTTP p50 <= 2x bare p50", results["predict"][0] / results["bare"][0], 2, "<="),
@@ -215,6 +252,32 @@ def main() -> None:
         ),
         ("worker memory <= 250 MB", results["memory"], 250, "<="),
     ]
+    # The prediction log's cost: SQLite (the rows above) and PostgreSQL against no log at all.
+    with_log = {"SQLite": ("predict", "predict 1 worker", "http batch rate")}
+    if "log on PostgreSQL" in logs:
+        name = "log on PostgreSQL"
+        with_log["PostgreSQL"] = (name, f"{name} 1 worker", f"{name} batch rate")
+    for database, (latency, rate, batch_rate) in with_log.items():
+        targets += [
+            (
+                f"log on {database}: p50 <= 1.2x log off",
+                results[latency][0] / results["log off"][0],
+                1.2,
+                "<=",
+            ),
+            (
+                f"log on {database}: throughput >= 0.8x off",
+                results[rate] / results["log off 1 worker"],
+                0.8,
+                ">=",
+            ),
+            (
+                f"log on {database}: 10k rows >= 0.8x off",
+                results[batch_rate] / results["log off batch rate"],
+                0.8,
+                ">=",
+            ),
+        ]
     width = max(len(name) for name, _ in rows)
     print(f"\nServing benchmark ({os.cpu_count()} CPUs, all figures from this run)\n")
     for name, value in rows:

@@ -241,3 +241,15 @@ def test_old_rows_are_purged(make_client: ClientFactory, tmp_path: Path) -> None
     with engine.connect() as connection:
         left = [row.id for row in connection.execute(text("SELECT id FROM predictions"))]
     assert left == ["new"]
+
+
+def test_the_log_can_be_turned_off(
+    make_client: ClientFactory, example: Record, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'off.sqlite3'}"
+    client = make_client(database_url=url, prediction_log=False)
+    answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
+    assert writer_of(client).flush(10)
+    assert rows(url) == []
+    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
+    assert client.post("/api/v1/feedback", json=sent).status_code == 404
