@@ -2,11 +2,17 @@
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from conftest import REQUIRED, bounded_number, uvicorn
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, ViewportSize
 
 from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, load_model
 from {{ cookiecutter.package_name }} import __version__ as model_version
@@ -53,7 +59,9 @@ def chromium_path() -> str:
     return path
 
 
-def test_browser_fills_the_form(server: str) -> None:
+@contextmanager
+def chromium_page(viewport: "ViewportSize | None" = None) -> Iterator["Page"]:
+    """A page in Debian's Chromium, headless, closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
@@ -64,113 +72,93 @@ def test_browser_fills_the_form(server: str) -> None:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            page = browser.new_page()
-            page.goto(server + "/")
-            # The form starts at the example record: send it as it is.
-            page.click("button[type=submit]")
-            page.wait_for_function(
-                "document.getElementById('result').textContent.includes('probabilities')"
-            )
-            text = page.text_content("#result") or ""
-            label = text.split(": probabilities ")[0]
-            assert label in CLASSES
-            for name in CLASSES:
-                assert f"{name} " in text
-            assert f"(model {model_version})" in text
-
-            # A value the schema refuses comes back as a 422 that names the field: a number
-            # below its minimum, or else a required text field left empty.
-            texts = [name for name in REQUIRED if page.locator(f"input[name={name}]").count()]
-            bounded = bounded_number()
-            if bounded is not None:
-                name, value = bounded[0], str(bounded[1])
-            elif texts:
-                name, value = texts[0], ""
-            else:
-                return  # every required field is a choice from a list: nothing to get wrong
-            page.fill(f"input[name={name}]", value)
-            page.click("button[type=submit]")
-            page.wait_for_function("document.getElementById('result').textContent.includes('422')")
-            assert name in (page.text_content("#result") or "")
+            yield browser.new_page(viewport=viewport)
         finally:
             browser.close()
+
+
+def test_browser_fills_the_form(server: str) -> None:
+    with chromium_page() as page:
+        page.goto(server + "/")
+        # The form starts at the example record: send it as it is.
+        page.click("button[type=submit]")
+        page.wait_for_function(
+            "document.getElementById('result').textContent.includes('probabilities')"
+        )
+        text = page.text_content("#result") or ""
+        label = text.split(": probabilities ")[0]
+        assert label in CLASSES
+        for name in CLASSES:
+            assert f"{name} " in text
+        assert f"(model {model_version})" in text
+
+        # A value the schema refuses comes back as a 422 that names the field: a number
+        # below its minimum, or else a required text field left empty.
+        texts = [name for name in REQUIRED if page.locator(f"input[name={name}]").count()]
+        bounded = bounded_number()
+        if bounded is not None:
+            name, value = bounded[0], str(bounded[1])
+        elif texts:
+            name, value = texts[0], ""
+        else:
+            return  # every required field is a choice from a list: nothing to get wrong
+        page.fill(f"input[name={name}]", value)
+        page.click("button[type=submit]")
+        page.wait_for_function("document.getElementById('result').textContent.includes('422')")
+        assert name in (page.text_content("#result") or "")
 
 
 def test_browser_shows_the_model_card(server: str, tmp_path: Path) -> None:
     """The card's plots render from the page itself: no request leaves the service."""
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with chromium_page() as page:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(server + "/api/v1/model/card", wait_until="load")
+        assert f"{model_version}" in page.title()
+        drawn = page.evaluate(
+            "[...document.images].map((image) => [image.alt, image.complete, "
+            "image.naturalWidth, image.getBoundingClientRect().height])"
         )
-        try:
-            page = browser.new_page()
-            requested: list[str] = []
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(server + "/api/v1/model/card", wait_until="load")
-            assert f"{model_version}" in page.title()
-            drawn = page.evaluate(
-                "[...document.images].map((image) => [image.alt, image.complete, "
-                "image.naturalWidth, image.getBoundingClientRect().height])"
-            )
-            assert sorted(name for name, *_ in drawn) == [
-                "Calibration",
-                "Confusion matrix",
-                "ROC curve",
-            ]
-            for name, complete, width, height in drawn:
-                assert complete, name
-                assert width == 500, name
-                assert height > 100, name
-            assert page.locator("text=Holdout metrics").is_visible()
-            assert page.locator(".sk-top-container, .sk-estimator").first.is_visible()
-            shot = tmp_path / "model-card.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 50_000
-            outside = [url for url in requested if not url.startswith((server, "data:"))]
-            assert outside == []
-        finally:
-            browser.close()
+        assert sorted(name for name, *_ in drawn) == [
+            "Calibration",
+            "Confusion matrix",
+            "ROC curve",
+        ]
+        for name, complete, width, height in drawn:
+            assert complete, name
+            assert width == 500, name
+            assert height > 100, name
+        assert page.locator("text=Holdout metrics").is_visible()
+        assert page.locator(".sk-top-container, .sk-estimator").first.is_visible()
+        shot = tmp_path / "model-card.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+        outside = [url for url in requested if not url.startswith((server, "data:"))]
+        assert outside == []
 
 
 def test_browser_shows_the_monitoring_page(server: str, tmp_path: Path) -> None:
     """After real traffic and outcomes: three charts drawn on the server, nothing fetched."""
-    from playwright.sync_api import sync_playwright
-
     with httpx.Client(base_url=server, timeout=30) as client:
         answer = client.post("/api/v1/predict", json={"records": [EXAMPLE_RECORD] * 120}).json()
         for prediction in answer["predictions"][:40]:
             sent = {"prediction_id": prediction["prediction_id"], "label": prediction["label"]}
             assert client.post("/api/v1/feedback", json=sent).status_code in (200, 201)
     features = len(load_model().features.numeric) + len(load_model().features.categorical)
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            requested: list[str] = []
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(server + "/monitoring", wait_until="load")
-            assert page.locator("figure").count() == 3
-            assert page.locator("figure").nth(0).locator("polyline.series").count() == 2
-            assert page.locator("figure").nth(1).locator("polyline.series").count() >= 1
-            assert page.locator("rect.bar").count() == features + 1  # and the predicted class
-            for index in range(3):
-                box = page.locator("figure svg").nth(index).bounding_box()
-                assert box is not None
-                assert box["width"] > 300
-                assert box["height"] > 100
-            shot = tmp_path / "monitoring.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 20_000
-            assert [url for url in requested if not url.startswith(server)] == []
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 1000, "height": 900}) as page:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(server + "/monitoring", wait_until="load")
+        assert page.locator("figure").count() == 3
+        assert page.locator("figure").nth(0).locator("polyline.series").count() == 2
+        assert page.locator("figure").nth(1).locator("polyline.series").count() >= 1
+        assert page.locator("rect.bar").count() == features + 1  # and the predicted class
+        for index in range(3):
+            box = page.locator("figure svg").nth(index).bounding_box()
+            assert box is not None
+            assert box["width"] > 300
+            assert box["height"] > 100
+        shot = tmp_path / "monitoring.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+        assert [url for url in requested if not url.startswith(server)] == []
