@@ -134,3 +134,24 @@ def test_the_monitoring_page_without_traffic(make_client: ClientFactory, tmp_pat
     assert page.text.count("No data in this window yet.") == 3
     assert "<script" not in page.text
     assert client.get("/monitoring", params={"hours": -1}).status_code == 422
+
+
+def test_the_monitoring_page_draws_the_log(
+    make_client: ClientFactory, example: Record, database_url: str
+) -> None:
+    """The page's SQL (time buckets differ by database) on SQLite and PostgreSQL alike."""
+    client = make_client(database_url=database_url)
+    answers = client.post("/api/v1/predict", json={"records": [example] * 5}).json()
+    for answer in answers["predictions"][:2]:
+        sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
+        assert client.post("/api/v1/feedback", json=sent).status_code == 201
+    assert isinstance(client.app, FastAPI)
+    assert client.app.state.services.prediction_log.flush(10)
+    page = client.get("/monitoring", params={"hours": 2}).text
+    assert "No data in this window yet." not in page
+    assert page.count('class="series"') == 3  # predictions, outcomes; accuracy of one version
+    features = load_model().features
+    assert page.count('class="bar"') == len(features.numeric) + len(features.categorical) + 1
+    assert "fewer than 100 predictions" in page
+    week = client.get("/monitoring", params={"hours": 24 * 7}).text  # buckets of a day
+    assert week.count('class="series"') == 3
