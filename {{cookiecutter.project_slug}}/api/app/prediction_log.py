@@ -179,17 +179,14 @@ class PredictionLog:
         with self.condition:
             if not self.queue and not self.stopping:
                 self.condition.wait(timeout=60)
-            batch: list[Pending] = []
-            size = 0
-            while self.queue and (not batch or size + len(self.queue[0].ids) <= BATCH_ROWS):
-                batch.append(self.queue.popleft())
-                size += len(batch[-1].ids)
-            return batch
+            return self.take_more(0)
 
     def take_more(self, size: int) -> list[Pending]:
+        """Queued requests up to BATCH_ROWS rows with the `size` already taken; from an empty
+        batch, the first request whatever its size."""
         with self.condition:
             more: list[Pending] = []
-            while self.queue and size + len(self.queue[0].ids) <= BATCH_ROWS:
+            while self.queue and (size == 0 or size + len(self.queue[0].ids) <= BATCH_ROWS):
                 more.append(self.queue.popleft())
                 size += len(more[-1].ids)
             return more
