@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
     Column,
@@ -69,10 +70,16 @@ class SchemaBehindError(RuntimeError):
     """The database is not at the migrations' head: the service would write the wrong tables."""
 
 
+def json_text(value: Any) -> str:
+    """The JSON columns' text, by pydantic's encoder: a third of the json module's time, and the
+    log writes three JSON values a row."""
+    return to_json(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, json_serializer=json_text, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def sqlite_settings(connection: Any, _: Any) -> None:
@@ -83,7 +90,9 @@ def make_engine(url: str) -> Engine:
 
         return engine
     # A database host that stopped answering must not hang a connection for minutes.
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    return create_engine(
+        url, json_serializer=json_text, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
 
 
 def alembic_config(url: str) -> Config:

@@ -12,6 +12,7 @@ Personal fields (the model package's PERSONAL_FIELDS) are stored as a keyed hash
 
 import hashlib
 import hmac
+import itertools
 import secrets
 import threading
 import time
@@ -145,33 +146,39 @@ class PredictionLog:
             self.condition.notify()
         return ids
 
-    def rows(self, pending: Pending) -> list[dict[str, Any]]:
-        dumped = [record.model_dump(mode="json") for record in pending.records]
+    def rows(self, batch: Sequence[Pending]) -> list[dict[str, Any]]:
+        """The rows of a batch of requests. The model's features are computed in one call for the
+        whole batch: per request, that call would cost more than the rest of the row."""
+        dumped = [record.model_dump(mode="json") for pending in batch for record in pending.records]
         features = model_features(dumped)
         rows = []
-        for index, inputs in enumerate(dumped):
-            label, probabilities = pending.labels[index], pending.probabilities[index]
-            if label is None or probabilities is None:
-                continue  # the API only scores valid records: nothing to log
-            for name in PERSONAL_FIELDS:
-                if self.personal_data == "drop":
-                    inputs.pop(name, None)
-                elif inputs.get(name) is not None:
-                    digest = hmac.new(self.key, str(inputs[name]).encode(), hashlib.sha256)
-                    inputs[name] = "hmac-sha256:" + digest.hexdigest()
-            rows.append(
-                {
-                    "id": pending.ids[index],
-                    "request_id": pending.request_id,
-                    "created_at": pending.created_at,
-                    "model_version": pending.model_version,
-                    "inputs": inputs,
-                    "features": {name: values[index] for name, values in features.items()},
-                    "label": label,
-                    "probabilities": probabilities,
-                    "latency_ms": pending.latency_ms,
-                }
-            )
+        positions = itertools.count()
+        for pending in batch:
+            answers = zip(pending.ids, pending.labels, pending.probabilities, strict=True)
+            for record_id, label, probabilities in answers:
+                at = next(positions)
+                inputs = dumped[at]
+                if label is None or probabilities is None:
+                    continue  # the API only scores valid records: nothing to log
+                for name in PERSONAL_FIELDS:
+                    if self.personal_data == "drop":
+                        inputs.pop(name, None)
+                    elif inputs.get(name) is not None:
+                        digest = hmac.new(self.key, str(inputs[name]).encode(), hashlib.sha256)
+                        inputs[name] = "hmac-sha256:" + digest.hexdigest()
+                rows.append(
+                    {
+                        "id": record_id,
+                        "request_id": pending.request_id,
+                        "created_at": pending.created_at,
+                        "model_version": pending.model_version,
+                        "inputs": inputs,
+                        "features": {name: values[at] for name, values in features.items()},
+                        "label": label,
+                        "probabilities": probabilities,
+                        "latency_ms": pending.latency_ms,
+                    }
+                )
         return rows
 
     def take(self) -> list[Pending]:
@@ -219,7 +226,7 @@ class PredictionLog:
                 time.sleep(GATHER_SECONDS)  # let a burst of requests join this batch
                 batch += self.take_more(sum(len(pending.ids) for pending in batch))
             try:
-                rows = [row for pending in batch for row in self.rows(pending)]
+                rows = self.rows(batch)
                 with self.engine.begin() as connection:
                     connection.execute(self.insert(), rows)
             except (OperationalError, InterfaceError) as error:
@@ -259,7 +266,7 @@ class PredictionLog:
         written = 0
         for pending in batch:
             try:
-                rows = self.rows(pending)
+                rows = self.rows([pending])
             except Exception as error:  # noqa: BLE001 - logged with the request id, then dropped
                 logger.bind(request_id=pending.request_id).error(
                     "Prediction log: rows not made: {}", error
