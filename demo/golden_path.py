@@ -2,7 +2,8 @@
 
 bake -> start a private index (pypiserver, htpasswd) -> train and test -> gate against the index
 -> build -> publish with the project's own tox envs -> install the API from the index as the PaaS
-does -> serve it with the start command of railway.json -> send a real prediction. `tox -e demo`
+does -> serve it with the start command of railway.json -> send a real prediction -> send a
+shifted batch and its outcomes, and read the live quality and drift. `tox -e demo`
 runs it; the template's end-to-end test reuses these steps.
 """
 
@@ -20,10 +21,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 INDEX_USER = "publisher"
@@ -241,6 +244,72 @@ def smoke_check(project: Path, venv: Path, api: Server) -> dict[str, object]:
     return result
 
 
+def call(url: str, body: object = None) -> Any:
+    """GET, or POST `body` as JSON; the JSON answer. An error status fails the step."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise StepFailed(f"{url} answered {error.code}: {error.read().decode()}") from None
+
+
+def shifted_traffic(project: Path, api: Server) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What an ops colleague watches: predictions unlike the training data, then their outcomes.
+
+    The shifted batch is the holdout rows that share the most common value of the model's first
+    categorical input (third-class passengers, in the default bake); each prediction then gets
+    its real label through POST /api/v1/feedback. Returns what was sent, and the service's
+    live quality and drift answers.
+    """
+    model = call(f"{api.url}/api/v1/model")
+    field = next(name for name in model["features"]["categorical"] if name in model["input_fields"])
+    holdout_file = project / "model-package" / "data" / "prepared" / "holdout.jsonl"
+    holdout = [json.loads(line) for line in holdout_file.read_text().splitlines()]
+    value, _ = Counter(row["record"][field] for row in holdout).most_common(1)[0]
+    shifted = [row for row in holdout if row["record"][field] == value]
+    answer = call(f"{api.url}/api/v1/predict", {"records": [row["record"] for row in shifted]})
+    for prediction, row in zip(answer["predictions"], shifted, strict=True):
+        call(
+            f"{api.url}/api/v1/feedback",
+            {"prediction_id": prediction["prediction_id"], "label": row["label"]},
+        )
+    sent = f"{len(shifted)} of {len(holdout)} holdout rows, those with {field} = {value!r}"
+    quality = call(f"{api.url}/api/v1/monitoring/quality")
+    drift = call(f"{api.url}/api/v1/monitoring/drift")
+    return sent, quality, drift
+
+
+def summary(quality: dict[str, Any], drift: dict[str, Any]) -> list[str]:
+    """The two answers in a few lines, as the monitoring page shows them."""
+    lines = []
+    for version in quality["versions"]:
+        accuracy = version["accuracy"]
+        live = (
+            "no outcomes"
+            if accuracy is None
+            else (
+                f"accuracy {accuracy['value']:.3f} ({accuracy['low']:.3f}-{accuracy['high']:.3f}),"
+                f" log loss {version['log_loss']:.3f}, ROC AUC {version['roc_auc']:.3f}"
+            )
+        )
+        holdout = version["holdout"] or {}
+        lines.append(
+            f"quality of {version['model_version']}: {version['with_outcome']} outcomes of "
+            f"{version['predictions']} predictions, {live}; holdout accuracy "
+            f"{holdout.get('accuracy', float('nan')):.3f}: {version['verdict']}"
+        )
+    if report := drift["report"]:
+        worst = sorted(report["features"], key=lambda feature: -feature["psi"])
+        shown = [*worst[:4], report["predictions"]]
+        lines.append(
+            f"drift on {report['rows']} rows (PSI): "
+            + ", ".join(f"{item['feature']} {item['psi']:.2f} {item['status']}" for item in shown)
+        )
+    return lines
+
+
 @contextmanager
 def step(name: str, timings: list[tuple[str, float]]) -> Iterator[None]:
     """Print what runs and how long it took; a failure stops the demo with the step's output."""
@@ -295,6 +364,11 @@ def main() -> None:
             api = start_api(project, venv, output / "api.log")
         with step("send a real prediction (scripts/smoke_check.py)", timings):
             prediction = smoke_check(project, venv, api)
+        with step("send a shifted batch and its outcomes; read quality and drift", timings):
+            sent, quality, drift = shifted_traffic(project, api)
+            print(f"    sent {sent}")
+            for line in summary(quality, drift):
+                print(f"    {line}")
     finally:
         index.stop()
         if api is not None and not arguments.keep_serving:
@@ -306,6 +380,10 @@ def main() -> None:
     print(f"  {sum(elapsed for _, elapsed in timings):6.1f} s  total")
     print(f"\nWheel sha256, tested and uploaded: {tested}")
     print(f"Prediction: {json.dumps(prediction)}")
+    for name, answer in (("quality", quality), ("drift", drift)):
+        saved = output / f"monitoring-{name}.json"
+        saved.write_text(json.dumps(answer, indent=2))
+        print(f"GET /api/v1/monitoring/{name}: {saved}")
     print(f"Project: {project}")
     if arguments.keep_serving and api is not None:
         print(f"The API is still running at {api.url}/; stop it with: kill -- -{api.process.pid}")

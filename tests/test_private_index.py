@@ -121,6 +121,22 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
     assert prediction["model_version"] == "0.1.0"
     print(completed.stdout)
 
+    # The shifted batch: every one of its predictions got its outcome, and the shift shows.
+    sent = re.search(r"sent (\d+) of \d+ holdout rows, those with (\w+) = ", completed.stdout)
+    assert sent, completed.stdout
+    shifted, field = int(sent[1]), sent[2]
+    quality = json.loads((tmp_path / "demo" / "monitoring-quality.json").read_text())
+    (version,) = quality["versions"]
+    assert version["model_version"] == "0.1.0"
+    assert version["with_outcome"] == shifted >= quality["minimum_outcomes"]
+    assert version["predictions"] == shifted + 1  # and the smoke check's
+    assert version["verdict"] != "insufficient data"
+    assert version["accuracy"]["low"] <= version["accuracy"]["value"] <= version["accuracy"]["high"]
+    drift = json.loads((tmp_path / "demo" / "monitoring-drift.json").read_text())
+    assert drift["enough_data"] and drift["rows"] == shifted + 1
+    psi = {feature["feature"]: feature for feature in drift["report"]["features"]}
+    assert psi[field]["status"] == "drift", psi[field]
+
 
 def trained(package: Path) -> dict:
     (metadata,) = (package / "trained_models").glob("*.json")
