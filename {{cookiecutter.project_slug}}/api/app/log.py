@@ -47,9 +47,14 @@ def setup_logging(settings: Settings) -> None:
     # Uvicorn's per-connection TRACE messages would each be built, intercepted and dropped.
     level = logging.getLevelNamesMapping().get(settings.log_level, TRACE_LEVEL)
     logging.basicConfig(handlers=[InterceptHandler()], level=level, force=True)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
+    for name in ("uvicorn", "uvicorn.error", "fastapi"):
         named = logging.getLogger(name)
         named.handlers = [InterceptHandler()]
         named.setLevel(level)
         named.propagate = False
+    # The middleware logs every request, with its id and time. Uvicorn's access log would say it
+    # a second time; with no handler anywhere up its chain, Uvicorn does not even format it.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
     logger.enable(model_package.__name__)

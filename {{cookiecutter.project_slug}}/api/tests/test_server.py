@@ -32,6 +32,20 @@ def test_real_server_answers(server: str) -> None:
         assert client.post("/api/v1/predict", json={"records": [{}]}).status_code == 422
 
 
+def test_each_request_is_logged_once(tmp_path: Path) -> None:
+    """The middleware's line, with the request id and time; not Uvicorn's access line as well."""
+    log = tmp_path / "server.log"
+    with uvicorn(log, LOG_LEVEL="INFO") as url:
+        headers = {"X-Request-ID": "logged-once"}
+        response = httpx.post(
+            f"{url}/api/v1/predict", json={"records": [EXAMPLE_RECORD]}, headers=headers
+        )
+        assert response.status_code == 200
+    lines = [line for line in log.read_text().splitlines() if "logged-once" in line]
+    assert len(lines) == 1, lines
+    assert "POST /api/v1/predict 200" in lines[0]
+
+
 def test_metrics_add_up_across_two_workers() -> None:
     """Each request is counted once, in one shared count, whichever worker answered it."""
     line = 'http_requests_total{method="GET",route="/health",status="200"}'
