@@ -10,19 +10,19 @@ Personal fields (the model package's PERSONAL_FIELDS) are stored as a keyed hash
 (PERSONAL_DATA). Rows older than PREDICTION_LOG_RETENTION_DAYS are deleted every hour.
 """
 
-import hashlib
 import hmac
 import itertools
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
+from pydantic import TypeAdapter
 from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -33,7 +33,9 @@ from app.config import Settings
 from app.db import predictions
 from app.metrics import Metrics
 
-BATCH_ROWS = 5_000  # rows per INSERT
+RECORDS = TypeAdapter(list[InputRecord])
+BATCH_ROWS = 5_000  # rows per transaction
+INSERT_ROWS = 1_000  # rows per INSERT: made just before it, so a large batch is never all in memory
 GATHER_SECONDS = 0.05  # a pause before writing, so that a burst of requests is one transaction
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
 PURGE_EVERY_SECONDS = 3600
@@ -56,7 +58,9 @@ class Pending:
     request_id: str
     created_at: datetime
     model_version: str
-    records: Sequence[InputRecord]
+    # The records' JSON values: a fifth of the memory of the validated records, which can wait
+    # here long after their request (a burst, or the database away).
+    inputs: list[dict[str, Any]]
     labels: Sequence[str | None]
     probabilities: Sequence[dict[str, float] | None]
     latency_ms: float
@@ -119,7 +123,7 @@ class PredictionLog:
             request_id,
             datetime.now(UTC),
             model_version,
-            records,
+            RECORDS.dump_python(list(records), mode="json"),
             labels,
             probabilities,
             latency_ms,
@@ -146,40 +150,38 @@ class PredictionLog:
             self.condition.notify()
         return ids
 
-    def rows(self, batch: Sequence[Pending]) -> list[dict[str, Any]]:
-        """The rows of a batch of requests. The model's features are computed in one call for the
-        whole batch: per request, that call would cost more than the rest of the row."""
-        dumped = [record.model_dump(mode="json") for pending in batch for record in pending.records]
-        features = model_features(dumped)
-        rows = []
+    def rows(self, batch: Sequence[Pending]) -> Iterator[dict[str, Any]]:
+        """The rows of a batch of requests, made as they are inserted. The model's features are
+        computed in one call for the whole batch: per request, that call would cost more than the
+        rest of the row."""
+        features = model_features([inputs for pending in batch for inputs in pending.inputs])
         positions = itertools.count()
         for pending in batch:
-            answers = zip(pending.ids, pending.labels, pending.probabilities, strict=True)
-            for record_id, label, probabilities in answers:
+            answers = zip(
+                pending.ids, pending.inputs, pending.labels, pending.probabilities, strict=True
+            )
+            for record_id, values, label, probabilities in answers:
                 at = next(positions)
-                inputs = dumped[at]
                 if label is None or probabilities is None:
                     continue  # the API only scores valid records: nothing to log
+                inputs = dict(values)  # a retry makes the rows again from the same values
                 for name in PERSONAL_FIELDS:
                     if self.personal_data == "drop":
                         inputs.pop(name, None)
                     elif inputs.get(name) is not None:
-                        digest = hmac.new(self.key, str(inputs[name]).encode(), hashlib.sha256)
-                        inputs[name] = "hmac-sha256:" + digest.hexdigest()
-                rows.append(
-                    {
-                        "id": record_id,
-                        "request_id": pending.request_id,
-                        "created_at": pending.created_at,
-                        "model_version": pending.model_version,
-                        "inputs": inputs,
-                        "features": {name: values[at] for name, values in features.items()},
-                        "label": label,
-                        "probabilities": probabilities,
-                        "latency_ms": pending.latency_ms,
-                    }
-                )
-        return rows
+                        digest = hmac.digest(self.key, str(inputs[name]).encode(), "sha256")
+                        inputs[name] = "hmac-sha256:" + digest.hex()
+                yield {
+                    "id": record_id,
+                    "request_id": pending.request_id,
+                    "created_at": pending.created_at,
+                    "model_version": pending.model_version,
+                    "inputs": inputs,
+                    "features": {name: values[at] for name, values in features.items()},
+                    "label": label,
+                    "probabilities": probabilities,
+                    "latency_ms": pending.latency_ms,
+                }
 
     def take(self) -> list[Pending]:
         """The next batch; empty after a minute without rows, or when stopping with none left."""
@@ -226,9 +228,12 @@ class PredictionLog:
                 time.sleep(GATHER_SECONDS)  # let a burst of requests join this batch
                 batch += self.take_more(sum(len(pending.ids) for pending in batch))
             try:
+                written = 0
                 rows = self.rows(batch)
                 with self.engine.begin() as connection:
-                    connection.execute(self.insert(), rows)
+                    while chunk := list(itertools.islice(rows, INSERT_ROWS)):
+                        connection.execute(self.insert(), chunk)
+                        written += len(chunk)
             except (OperationalError, InterfaceError) as error:
                 self.give_back(batch)
                 if attempt == 0:
@@ -253,7 +258,7 @@ class PredictionLog:
                 if attempt:
                     logger.info("Prediction log: the database is back; writing the waiting rows")
                 attempt = 0
-                self.settle(batch, len(rows), 0)
+                self.settle(batch, written, 0)
 
     def insert(self) -> Any:
         """INSERT that skips a row already there: a retry after a lost acknowledgement is
@@ -266,7 +271,7 @@ class PredictionLog:
         written = 0
         for pending in batch:
             try:
-                rows = self.rows([pending])
+                rows = list(self.rows([pending]))
             except Exception as error:  # noqa: BLE001 - logged with the request id, then dropped
                 logger.bind(request_id=pending.request_id).error(
                     "Prediction log: rows not made: {}", error

@@ -37,7 +37,9 @@ def model_features(
     features: dict[str, list[Any]] = {}
     for name, values in inputs.items():
         if name in numeric:
-            features[name] = [None if np.isnan(value) else float(value) for value in values]
+            column = values.astype(object)
+            column[np.isnan(values)] = None
+            features[name] = column.tolist()
         else:
             features[name] = [str(value) for value in values]
     return features
