@@ -4,18 +4,22 @@ With more than one worker, each keeps its metrics in files of one directory (pro
 multiprocess mode), new at every start, so /metrics adds up all workers whichever one answers.
 The settings are checked once, here, before any worker starts, and the default SQLite prediction
 log is migrated here too, so that workers never race to do it (PostgreSQL is migrated by the
-deploy: railway.json's preDeployCommand).
+deploy: railway.json's preDeployCommand, and checked here). A database that is away or behind stops
+the start with one line and exit status 1: with several workers, Uvicorn would otherwise end
+quietly, with status 0, once a worker failed to start.
 """
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.exc import OperationalError
 
 from app.config import settings_from_environment
-from app.db import migrate
+from app.db import SchemaBehindError, check_schema, make_engine, migrate
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -24,6 +28,17 @@ def main() -> None:
     settings = settings_from_environment()
     if settings.database_url.startswith("sqlite"):
         migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+    except SchemaBehindError as error:
+        sys.exit(f"app.serve: {error}")
+    except OperationalError as error:
+        sys.exit(
+            f"app.serve: the prediction log's database (DATABASE_URL) is unreachable: {error.orig}"
+        )
+    finally:
+        engine.dispose()
     # A directory of this start's own, inside PROMETHEUS_MULTIPROC_DIR if that is set (a volume,
     # say): empty at start, removed at exit, and never shared with another instance.
     parent = os.environ.pop(MULTIPROCESS_DIR, None)

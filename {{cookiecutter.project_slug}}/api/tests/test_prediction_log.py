@@ -150,6 +150,18 @@ def test_a_schema_behind_refuses_to_start(postgres: Postgres) -> None:
     with pytest.raises(SchemaBehindError, match=r"run `python -m app.migrate`"), TestClient(app):
         pass
     environment = {**os.environ, "DATABASE_URL": url.replace("postgresql://", "postgres://")}
+    # The start command says so in one line and fails, before any worker starts.
+    started = subprocess.run(
+        [sys.executable, "-m", "app.serve"],
+        cwd=API_ROOT,
+        env={**environment, "WEB_CONCURRENCY": "2", "PORT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    assert started.stderr.splitlines()[-1].startswith("app.serve: the prediction log's database")
+    assert "run `python -m app.migrate`" in started.stderr
     subprocess.run([sys.executable, "-m", "app.migrate"], cwd=API_ROOT, env=environment, check=True)
     with TestClient(create_app(Settings(_env_file=None, database_url=url))) as client:
         assert client.get("/ready").status_code == 200
