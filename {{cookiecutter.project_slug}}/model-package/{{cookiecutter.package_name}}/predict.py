@@ -64,8 +64,7 @@ def model_inputs(
     inputs: ModelInputs = {}
     try:
         for name in numeric:
-            values = features[name]
-            inputs[name] = np.where(is_missing(values), np.nan, values).astype(np.float64)
+            inputs[name] = np.asarray(features[name]).astype(np.float64)  # None becomes NaN
         for name in categorical:
             values = np.where(is_missing(features[name]), MISSING, features[name])
             # ONNX takes text as str objects; anything else (a class number, say) becomes text.
