@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }} import CLASSES, make_prediction
 from {{ cookiecutter.package_name }} import __version__ as model_version
 
 from app import __version__
+from app.schemas import Prediction, PredictionResponse
 
 URL = "/api/v1/predict"
 
@@ -25,6 +26,10 @@ def test_predicts_a_batch(client: TestClient, example: Record) -> None:
     response = client.post(URL, json={"records": [example, minimal]})
     assert response.status_code == 200
     body = response.json()
+    # The route writes its JSON itself: exactly the documented shape, no field more or less.
+    PredictionResponse.model_validate_json(response.content, strict=True)
+    assert set(body) == set(PredictionResponse.model_fields)
+    assert all(set(answer) == set(Prediction.model_fields) for answer in body["predictions"])
     expected = make_prediction([example, minimal])
     assert [p["label"] for p in body["predictions"]] == expected.labels
     assert [p["probabilities"] for p in body["predictions"]] == expected.probabilities
