@@ -2,12 +2,14 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from loguru import logger
+from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
@@ -22,7 +24,7 @@ from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.monitoring import QualityCollector
 from app.prediction_log import PredictionLog
 from app.predictor import Predictor
-from app.schemas import ErrorResponse, FieldError
+from app.schemas import ErrorResponse, FieldError, PredictionRequest
 
 
 def field_errors(error: RequestValidationError) -> list[FieldError]:
@@ -73,6 +75,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = Services(settings, predictor, metrics, prediction_log, engine)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, plus the schema of the body the predict route validates itself."""
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = FastAPI.openapi(app)  # made once, kept as app.openapi_schema
+        _, body = models_json_schema(
+            [(PredictionRequest, "validation")], ref_template="#/components/schemas/{model}"
+        )
+        document["components"]["schemas"].update(body["$defs"])
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -92,15 +92,29 @@ def test_a_body_over_the_limit_is_413_unread(small_body_server: str) -> None:
     assert httpx.post(small_body_server + URL, json=BODY).status_code == 200
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_records_not_sent_as_json_are_refused_with_the_fix(
+    small_body_server: str, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = httpx.post(small_body_server + URL, content=json.dumps(BODY), headers=headers)
+    assert_envelope(response, 422, "invalid request")
+    (error,) = response.json()["errors"]
+    assert "Content-Type: application/json" in error["message"]
+    with_charset = {"Content-Type": "application/json; charset=utf-8"}
+    response = httpx.post(small_body_server + URL, content=json.dumps(BODY), headers=with_charset)
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        (b"\xff\xfe not text", 400),
+        (b"\xff\xfe not text", 422),
         (b'{"records": [', 422),
         (b"", 422),
         (b"null", 422),
         (b"[]", 422),
-        (b'{"records": [' * 5000 + b"]" * 5000 + b"}", 400),  # nested beyond the parser
+        (b'{"records": [' * 5000 + b"]" * 5000 + b"}", 422),  # nested beyond the parser
         (b'{"records": [{"a": NaN}]}', 422),
     ],
 )

@@ -6,16 +6,19 @@ each dependency it solves costs time on every request.
 
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from app.config import Settings
 from app.metrics import Metrics
 from app.prediction_log import PredictionLog
 from app.predictor import Predictor
+from app.schemas import PredictionRequest
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -41,8 +44,36 @@ async def get_request_id(request: Request) -> str:
     return request_id
 
 
+def is_json(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+async def get_prediction_request(request: Request) -> PredictionRequest:
+    """The body, validated by pydantic straight from its bytes. FastAPI would first build Python
+    objects from the JSON and validate those: a fifth of the time of a large batch. The route
+    documents the body itself (JSON_BODY); errors take the usual way to a 422."""
+    if not is_json(request.headers.get("content-type", "")):
+        message = "Send the records as JSON, with the header Content-Type: application/json"
+        raise RequestValidationError([{"type": "content_type", "loc": (), "msg": message}])
+    try:
+        return PredictionRequest.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False)) from None
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
+PredictionRequestDep = Annotated[PredictionRequest, Depends(get_prediction_request)]
+# The OpenAPI request body of a route that takes PredictionRequestDep (main.py adds the schema).
+JSON_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/PredictionRequest"}}
+        },
+    }
+}
 
 
 async def require_api_key(

@@ -5,8 +5,8 @@ from loguru import logger
 from pydantic_core import to_json
 
 from app import __version__
-from app.api.deps import RequestIdDep, ServicesDep
-from app.schemas import ErrorResponse, PredictionRequest, PredictionResponse
+from app.api.deps import JSON_BODY, PredictionRequestDep, RequestIdDep, ServicesDep
+from app.schemas import ErrorResponse, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
 
@@ -14,17 +14,17 @@ router = APIRouter(prefix="/api/v1", tags=["predictions"])
 @router.post(
     "/predict",
     response_model=PredictionResponse,
+    openapi_extra=JSON_BODY,
     responses={
-        400: {"model": ErrorResponse, "description": "Not UTF-8 text, or nested too deeply."},
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
-        422: {"model": ErrorResponse},
+        422: {"model": ErrorResponse, "description": "Not JSON, or invalid records."},
         500: {"model": ErrorResponse, "description": "An unhandled error, logged with its id."},
         503: {"model": ErrorResponse},
     },
 )
 async def predict(
-    request: PredictionRequest, services: ServicesDep, request_id: RequestIdDep
+    request: PredictionRequestDep, services: ServicesDep, request_id: RequestIdDep
 ) -> Response:
     """The predicted class and the probability of every class, for each record in the batch."""
     settings, predictor = services.settings, services.predictor
