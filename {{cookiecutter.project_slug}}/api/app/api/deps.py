@@ -39,11 +39,6 @@ async def get_services(request: Request) -> Services:
     return services
 
 
-async def get_request_id(request: Request) -> str:
-    request_id: str = request.state.request_id
-    return request_id
-
-
 def is_json(content_type: str) -> bool:
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
@@ -63,7 +58,6 @@ async def get_prediction_request(request: Request) -> PredictionRequest:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-RequestIdDep = Annotated[str, Depends(get_request_id)]
 PredictionRequestDep = Annotated[PredictionRequest, Depends(get_prediction_request)]
 # The OpenAPI request body of a route that takes PredictionRequestDep (main.py adds the schema).
 JSON_BODY: dict[str, Any] = {

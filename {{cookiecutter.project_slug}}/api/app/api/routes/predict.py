@@ -1,11 +1,11 @@
 import time
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from loguru import logger
 from pydantic_core import to_json
 
 from app import __version__
-from app.api.deps import JSON_BODY, PredictionRequestDep, RequestIdDep, ServicesDep
+from app.api.deps import JSON_BODY, PredictionRequestDep, Services
 from app.schemas import ErrorResponse, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
@@ -23,29 +23,31 @@ router = APIRouter(prefix="/api/v1", tags=["predictions"])
         503: {"model": ErrorResponse},
     },
 )
-async def predict(
-    request: PredictionRequestDep, services: ServicesDep, request_id: RequestIdDep
-) -> Response:
+async def predict(body: PredictionRequestDep, request: Request) -> Response:
     """The predicted class and the probability of every class, for each record in the batch."""
+    # The services and the request id straight from the request, not as dependencies: FastAPI
+    # spends about 10 us on each dependency it solves, a tenth of a record's prediction.
+    services: Services = request.app.state.services
+    request_id: str = request.state.request_id
     settings, predictor = services.settings, services.predictor
-    if len(request.records) > settings.max_batch_size:
+    if len(body.records) > settings.max_batch_size:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
-            f"{len(request.records)} records in one request; "
+            f"{len(body.records)} records in one request; "
             f"send at most {settings.max_batch_size} (MAX_BATCH_SIZE)",
         )
     if reason := predictor.unavailable:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
     if settings.log_payloads:
-        logger.info("Payload: {}", request.model_dump_json())
+        logger.info("Payload: {}", body.model_dump_json())
     started = time.perf_counter()
-    result = await predictor.predict(request.records)
+    result = await predictor.predict(body.records)
     latency_ms = (time.perf_counter() - started) * 1000
     services.metrics.count_predictions(result.labels)
     ids = services.prediction_log.record(
         request_id,
         result.model_version,
-        request.records,
+        body.records,
         result.labels,
         result.probabilities,
         latency_ms,
