@@ -1,12 +1,33 @@
-"""The framework floor: a FastAPI POST handler that parses a JSON body and answers, nothing more."""
+"""The floors the service is measured against, served by Uvicorn like the service.
+
+/echo: a FastAPI POST handler that parses a JSON body and answers, nothing more.
+/predict: the least a FastAPI route can do to serve the model: validate the body from its bytes,
+predict, write the answer as JSON. No request id, log line, metrics or prediction log.
+"""
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
+from pydantic_core import to_json
 
+from {{ cookiecutter.package_name }} import InputRecord, load_model, make_prediction
+
+load_model()
 app = FastAPI()
+
+
+class Records(BaseModel):
+    records: list[InputRecord]
 
 
 @app.post("/echo")
 async def echo(body: dict[str, Any]) -> dict[str, int]:
     return {"records": len(body.get("records", []))}
+
+
+@app.post("/predict")
+async def predict(request: Request) -> Response:
+    result = make_prediction(Records.model_validate_json(await request.body()).records)
+    answer = {"labels": result.labels, "probabilities": result.probabilities}
+    return Response(to_json(answer), media_type="application/json")

@@ -6,6 +6,8 @@ Throughput needs wrk (Debian: apt-get install wrk). Run it with `tox -e bench`.
 The service runs as deployed, prediction log included (a SQLite file of this run's own), and once
 more with PREDICTION_LOG=false, to show what the log costs. BENCH_POSTGRES_URL (an empty, migrated
 or migratable PostgreSQL database) adds the same figures with the log on PostgreSQL.
+bench/bare_app.py holds the floors: FastAPI with nothing to do, and the same model behind the least
+a route can do.
 """
 
 import argparse
@@ -29,6 +31,7 @@ from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, make_prediction
 API_ROOT = Path(__file__).resolve().parents[1]
 PREDICT = ("app.serve", "/api/v1/predict")  # the start command, as deployed
 BARE = ("bench.bare_app:app", "/echo")
+MODEL_FLOOR = "/predict"  # on the bare app: the model behind the least a route can do
 BATCH = 10_000
 
 
@@ -183,6 +186,9 @@ def main() -> None:
         with uvicorn(app, workers=1, **sqlite) as (port, process):
             results[name] = percentiles(sequential(port, path, body, arguments.requests))
             results[f"{name} 1 worker"] = throughput(port, path, body, arguments.seconds)
+            if name == "bare":
+                floor = throughput(port, MODEL_FLOOR, one, arguments.seconds)
+                results["model floor 1 worker"] = floor
             if name == "predict":
                 samples = sequential(port, path, batch_body, 5)
                 results["http batch rate"] = BATCH / min(samples)
@@ -213,6 +219,10 @@ def main() -> None:
         ("predict, 16 clients, 2 workers", f"{results['predict 2 workers']:,.0f} req/s"),
         ("bare, 16 clients, 1 worker", f"{results['bare 1 worker']:,.0f} req/s"),
         ("bare, 16 clients, 2 workers", f"{results['bare 2 workers']:,.0f} req/s"),
+        (
+            "least route serving the model, 16 clients, 1 worker",
+            f"{results['model floor 1 worker']:,.0f} req/s",
+        ),
         (f"{BATCH:,} records in one HTTP request", f"{results['http batch rate']:,.0f} rows/s"),
         (f"{BATCH:,} records in-process make_prediction", f"{in_process_rate:,.0f} rows/s"),
         ("resident memory of one worker after the run", f"{results['memory']:.0f} MB"),
@@ -286,6 +296,12 @@ def main() -> None:
     for target, measured, bound, direction in targets:
         met = measured <= bound if direction == "<=" else measured >= bound
         print(f"  {target:<44} {measured:8.2f}   {'met' if met else 'NOT MET'}")
+    ceiling = results["model floor 1 worker"] / results["bare 1 worker"]
+    print(
+        f"\n  The least route serving the model (bench/bare_app.py: no request id, log line,"
+        f"\n  metrics or prediction log) makes {ceiling:.2f}x bare: the most the throughput"
+        "\n  ratio can reach on this machine."
+    )
 
 
 if __name__ == "__main__":
