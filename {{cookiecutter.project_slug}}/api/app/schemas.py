@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
@@ -20,22 +21,33 @@ class PredictionRequest(BaseModel):
     )
 
 
-class Prediction(BaseModel):
-    prediction_id: str = Field(
-        description="This record's id in the prediction log: send it with the outcome to "
-        "POST /api/v1/feedback."
-    )
-    label: str = Field(
-        description="The predicted class: the most probable one.",
-        json_schema_extra={"enum": list(CLASSES)},
-    )
-    probabilities: dict[str, float] = Field(
-        description="The probability of every class, by class name.",
-        json_schema_extra={"propertyNames": {"enum": list(CLASSES)}},
-    )
+# The answer to a prediction is written by the route from its own values (checking a model per
+# record cost more than the prediction): TypedDicts, so that mypy checks the route's keys.
+class Prediction(TypedDict):
+    prediction_id: Annotated[
+        str,
+        Field(
+            description="This record's id in the prediction log: send it with the outcome to "
+            "POST /api/v1/feedback."
+        ),
+    ]
+    label: Annotated[
+        str,
+        Field(
+            description="The predicted class: the most probable one.",
+            json_schema_extra={"enum": list(CLASSES)},
+        ),
+    ]
+    probabilities: Annotated[
+        dict[str, float],
+        Field(
+            description="The probability of every class, by class name.",
+            json_schema_extra={"propertyNames": {"enum": list(CLASSES)}},
+        ),
+    ]
 
 
-class PredictionResponse(BaseModel):
+class PredictionResponse(TypedDict):
     predictions: list[Prediction]
     model_version: str
     api_version: str

@@ -5,7 +5,7 @@ from loguru import logger
 from pydantic_core import to_json
 
 from app import __version__
-from app.api.deps import JSON_BODY, PredictionRequestDep, Services
+from app.api.deps import PREDICTION_REQUEST_BODY, PredictionRequestDep, Services
 from app.schemas import ErrorResponse, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/v1", tags=["predictions"])
 @router.post(
     "/predict",
     response_model=PredictionResponse,
-    openapi_extra=JSON_BODY,
+    openapi_extra=PREDICTION_REQUEST_BODY,
     responses={
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
@@ -43,6 +43,13 @@ async def predict(body: PredictionRequestDep, request: Request) -> Response:
     started = time.perf_counter()
     result = await predictor.predict(body.records)
     latency_ms = (time.perf_counter() - started) * 1000
+    scored = [
+        (label, probabilities)
+        for label, probabilities in zip(result.labels, result.probabilities, strict=True)
+        if label is not None and probabilities is not None
+    ]
+    if len(scored) != len(body.records):  # the records passed the very same schema there
+        raise RuntimeError("the model package refused a record that the API had validated")
     services.metrics.count_predictions(result.labels)
     ids = services.prediction_log.record(
         request_id,
@@ -52,16 +59,10 @@ async def predict(body: PredictionRequestDep, request: Request) -> Response:
         result.probabilities,
         latency_ms,
     )
-    if None in result.labels:  # the records passed the very same schema in the package
-        raise RuntimeError("the model package refused a record that the API had validated")
-    # PredictionResponse as JSON, made straight from our own values: building and checking a
-    # model per record cost more than the model's prediction for large batches.
-    answer = {
+    answer: PredictionResponse = {
         "predictions": [
             {"prediction_id": record_id, "label": label, "probabilities": probabilities}
-            for record_id, label, probabilities in zip(
-                ids, result.labels, result.probabilities, strict=True
-            )
+            for record_id, (label, probabilities) in zip(ids, scored, strict=True)
         ],
         "model_version": result.model_version,
         "api_version": __version__,
