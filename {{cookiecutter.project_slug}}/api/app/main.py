@@ -84,7 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _, body = models_json_schema(
             [(PredictionRequest, "validation")], ref_template="#/components/schemas/{model}"
         )
-        document["components"]["schemas"].update(body["$defs"])
+        schemas = document["components"]["schemas"]
+        for name, schema in body["$defs"].items():
+            if schemas.setdefault(name, schema) != schema:
+                raise RuntimeError(f"two different schemas are both called {name} in the API")
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -47,10 +47,11 @@ def is_json(content_type: str) -> bool:
 async def get_prediction_request(request: Request) -> PredictionRequest:
     """The body, validated by pydantic straight from its bytes. FastAPI would first build Python
     objects from the JSON and validate those: a fifth of the time of a large batch. The route
-    documents the body itself (JSON_BODY); errors take the usual way to a 422."""
+    documents the body itself (PREDICTION_REQUEST_BODY); errors take the usual way to a 422."""
     if not is_json(request.headers.get("content-type", "")):
         message = "Send the records as JSON, with the header Content-Type: application/json"
-        raise RequestValidationError([{"type": "content_type", "loc": (), "msg": message}])
+        refusal = {"type": "content_type", "loc": ("content-type",), "msg": message}
+        raise RequestValidationError([refusal])
     try:
         return PredictionRequest.model_validate_json(await request.body())
     except ValidationError as error:
@@ -60,11 +61,13 @@ async def get_prediction_request(request: Request) -> PredictionRequest:
 ServicesDep = Annotated[Services, Depends(get_services)]
 PredictionRequestDep = Annotated[PredictionRequest, Depends(get_prediction_request)]
 # The OpenAPI request body of a route that takes PredictionRequestDep (main.py adds the schema).
-JSON_BODY: dict[str, Any] = {
+PREDICTION_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/PredictionRequest"}}
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{PredictionRequest.__name__}"}
+            }
         },
     }
 }
