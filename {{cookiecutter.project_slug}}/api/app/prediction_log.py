@@ -33,9 +33,9 @@ from app.config import Settings
 from app.db import predictions
 from app.metrics import Metrics
 
-RECORDS = TypeAdapter(list[InputRecord])
+RECORD_LIST = TypeAdapter(list[InputRecord])  # turns the validated records into JSON values
 BATCH_ROWS = 5_000  # rows per transaction
-INSERT_ROWS = 1_000  # rows per INSERT: made just before it, so a large batch is never all in memory
+INSERT_ROWS = 1_000  # rows per INSERT, made just before it: a large batch's rows are never all made
 GATHER_SECONDS = 0.05  # a pause before writing, so that a burst of requests is one transaction
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
 PURGE_EVERY_SECONDS = 3600
@@ -118,37 +118,47 @@ class PredictionLog:
         ids = [f"{base}-{index}" for index in range(len(records))]
         if not self.enabled:
             return ids  # PREDICTION_LOG=false: nothing is kept, so no outcome can be recorded
+        if self.overflows(len(ids)):
+            return ids
+        # Made outside the lock: the writer never waits for it. The pending count can only fall
+        # meanwhile (the route runs on the event loop, one request at a time).
         pending = Pending(
             ids,
             request_id,
             datetime.now(UTC),
             model_version,
-            RECORDS.dump_python(list(records), mode="json"),
+            RECORD_LIST.dump_python(list(records), mode="json"),
             labels,
             probabilities,
             latency_ms,
         )
         with self.condition:
-            if self.pending_rows + len(ids) > self.max_pending:
-                self.metrics.log_rows.labels("dropped_overflow").inc(len(ids))
-                self.dropped_unreported += len(ids)
-                if time.monotonic() - self.last_overflow_report > OVERFLOW_REPORT_SECONDS:
-                    logger.error(
-                        "Prediction log full ({} rows waiting, PREDICTION_LOG_MAX_PENDING={}): "
-                        "{} rows dropped since the last report",
-                        self.pending_rows,
-                        self.max_pending,
-                        self.dropped_unreported,
-                    )
-                    self.last_overflow_report = time.monotonic()
-                    self.dropped_unreported = 0
-                return ids
             self.queue.append(pending)
             self.pending_rows += len(ids)
             self.queued += len(ids)
             self.metrics.log_pending.inc(len(ids))
             self.condition.notify()
         return ids
+
+    def overflows(self, count: int) -> bool:
+        """Whether `count` more rows would pass PREDICTION_LOG_MAX_PENDING; if so, they are counted
+        as dropped, and logged at most every OVERFLOW_REPORT_SECONDS."""
+        with self.condition:
+            if self.pending_rows + count <= self.max_pending:
+                return False
+            self.metrics.log_rows.labels("dropped_overflow").inc(count)
+            self.dropped_unreported += count
+            if time.monotonic() - self.last_overflow_report > OVERFLOW_REPORT_SECONDS:
+                logger.error(
+                    "Prediction log full ({} rows waiting, PREDICTION_LOG_MAX_PENDING={}): "
+                    "{} rows dropped since the last report",
+                    self.pending_rows,
+                    self.max_pending,
+                    self.dropped_unreported,
+                )
+                self.last_overflow_report = time.monotonic()
+                self.dropped_unreported = 0
+            return True
 
     def rows(self, batch: Sequence[Pending]) -> Iterator[dict[str, Any]]:
         """The rows of a batch of requests, made as they are inserted. The model's features are
@@ -160,11 +170,11 @@ class PredictionLog:
             answers = zip(
                 pending.ids, pending.inputs, pending.labels, pending.probabilities, strict=True
             )
-            for record_id, values, label, probabilities in answers:
+            for record_id, record_inputs, label, probabilities in answers:
                 at = next(positions)
                 if label is None or probabilities is None:
                     continue  # the API only scores valid records: nothing to log
-                inputs = dict(values)  # a retry makes the rows again from the same values
+                inputs = dict(record_inputs)  # a retry makes the rows again from the same values
                 for name in PERSONAL_FIELDS:
                     if self.personal_data == "drop":
                         inputs.pop(name, None)
