@@ -24,21 +24,30 @@ from app.db import SchemaBehindError, check_schema, make_engine, migrate
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def main() -> None:
-    settings = settings_from_environment()
-    if settings.database_url.startswith("sqlite"):
-        migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+def database_problem(url: str) -> str | None:
+    """Why the prediction log's database cannot serve, or None once it is ready (SQLite: migrated
+    here; PostgreSQL: checked, migrated by the deploy)."""
     try:
+        engine = make_engine(url)
+    except OSError as error:  # the SQLite file's folder
+        return f"the prediction log's database (DATABASE_URL) cannot be created: {error}"
+    try:
+        if engine.dialect.name == "sqlite":
+            migrate(url)
         check_schema(engine)
     except SchemaBehindError as error:
-        sys.exit(f"app.serve: {error}")
+        return str(error)
     except OperationalError as error:
-        sys.exit(
-            f"app.serve: the prediction log's database (DATABASE_URL) is unreachable: {error.orig}"
-        )
+        return f"the prediction log's database (DATABASE_URL) is unreachable: {error.orig}"
     finally:
         engine.dispose()
+    return None
+
+
+def main() -> None:
+    settings = settings_from_environment()
+    if problem := database_problem(settings.database_url):
+        sys.exit(f"app.serve: {problem}")
     # A directory of this start's own, inside PROMETHEUS_MULTIPROC_DIR if that is set (a volume,
     # say): empty at start, removed at exit, and never shared with another instance.
     parent = os.environ.pop(MULTIPROCESS_DIR, None)
