@@ -253,6 +253,8 @@ def call(url: str, body: object = None) -> Any:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
         raise StepFailed(f"{url} answered {error.code}: {error.read().decode()}") from None
+    except OSError as error:  # refused, reset, timed out
+        raise StepFailed(f"{url} did not answer: {error}") from None
 
 
 def shifted_traffic(project: Path, api: Server) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -264,7 +266,12 @@ def shifted_traffic(project: Path, api: Server) -> tuple[str, dict[str, Any], di
     live quality and drift answers.
     """
     model = call(f"{api.url}/api/v1/model")
-    field = next(name for name in model["features"]["categorical"] if name in model["input_fields"])
+    categorical = [
+        name for name in model["features"]["categorical"] if name in model["input_fields"]
+    ]
+    if not categorical:
+        raise StepFailed("the model has no categorical input field to shift the traffic by")
+    field = categorical[0]
     holdout_file = project / "model-package" / "data" / "prepared" / "holdout.jsonl"
     holdout = [json.loads(line) for line in holdout_file.read_text().splitlines()]
     value, _ = Counter(row["record"][field] for row in holdout).most_common(1)[0]
@@ -281,6 +288,11 @@ def shifted_traffic(project: Path, api: Server) -> tuple[str, dict[str, Any], di
     return sent, quality, drift
 
 
+def number(value: float | None) -> str:
+    """A figure of the answers, which may be missing (ROC AUC with outcomes of one class only)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def summary(quality: dict[str, Any], drift: dict[str, Any]) -> list[str]:
     """The two answers in a few lines, as the monitoring page shows them."""
     lines = []
@@ -291,14 +303,14 @@ def summary(quality: dict[str, Any], drift: dict[str, Any]) -> list[str]:
             if accuracy is None
             else (
                 f"accuracy {accuracy['value']:.3f} ({accuracy['low']:.3f}-{accuracy['high']:.3f}),"
-                f" log loss {version['log_loss']:.3f}, ROC AUC {version['roc_auc']:.3f}"
+                f" log loss {number(version['log_loss'])}, ROC AUC {number(version['roc_auc'])}"
             )
         )
         holdout = version["holdout"] or {}
         lines.append(
             f"quality of {version['model_version']}: {version['with_outcome']} outcomes of "
             f"{version['predictions']} predictions, {live}; holdout accuracy "
-            f"{holdout.get('accuracy', float('nan')):.3f}: {version['verdict']}"
+            f"{number(holdout.get('accuracy'))}: {version['verdict']}"
         )
     if report := drift["report"]:
         worst = sorted(report["features"], key=lambda feature: -feature["psi"])
