@@ -1,5 +1,6 @@
 """Slow tier: the baked API's own gates, with the model wheel installed as the API installs it."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ def test_api_gates_pass(baked_project: Path, model_wheel: Path) -> None:
     report = api_gates(baked_project, model_wheel)
     assert "PASSED tests/test_fuzz.py::test_the_fuzzing_reached_the_model" in report
     assert "PASSED tests/test_server.py::test_metrics_add_up_across_two_workers" in report
+    # The prediction log's soak, outage and SIGTERM tests print their counts: shown in this report.
+    counts = re.findall(r"^(?:soak on|database away|SIGTERM on) .*$", report, re.MULTILINE)
+    print("\n".join(counts))
+    assert any(line.startswith("soak on sqlite:") for line in counts), report[-3000:]
 
 
 def test_benchmark_prints_its_table(baked_project: Path, model_wheel: Path) -> None:

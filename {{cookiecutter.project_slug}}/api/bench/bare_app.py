@@ -1,14 +1,15 @@
 """The floors the service is measured against, served by Uvicorn like the service.
 
 /echo: a FastAPI POST handler that parses a JSON body and answers, nothing more.
-/predict: the least a FastAPI route can do to serve the model: validate the body from its bytes,
-predict, write the answer as JSON. No request id, log line, metrics or prediction log.
+/predict, the model-only route: the least a FastAPI route can do to serve the model: validate the
+body from its bytes, predict, write the answer as JSON. No request id, log line, metrics or
+prediction log.
 """
 
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
 from {{ cookiecutter.package_name }} import InputRecord, load_model, make_prediction
@@ -18,7 +19,7 @@ app = FastAPI()
 
 
 class Records(BaseModel):
-    records: list[InputRecord]
+    records: list[InputRecord] = Field(min_length=1)
 
 
 @app.post("/echo")
