@@ -8,7 +8,7 @@ The service runs as deployed, prediction log included (a SQLite file of this run
 more with PREDICTION_LOG=false, to show what the log costs. BENCH_POSTGRES_URL (an empty, migrated
 or migratable PostgreSQL database) adds the same figures with the log on PostgreSQL.
 bench/bare_app.py holds the floors: FastAPI with nothing to do (bare), and the model-only route (the
-same model behind the least a route can do). With one worker, the server runs on CPU 0 and wrk on
+same model behind the least a route can do). With one worker, the server runs on one CPU and wrk on
 the others (taskset), as on separate machines; the 2-worker figure is compared with one worker that
 shares every CPU with wrk, as the two workers do.
 """
@@ -135,20 +135,20 @@ def sequential(port: int, path: str, body: bytes, repeat: int) -> list[float]:
 
 @contextmanager
 def own_cpu(server: int | None) -> Iterator[list[str]]:
-    """A one-worker server's threads on CPU 0, wrk on the others (the prefix yielded), as on
+    """A one-worker server's threads on one CPU, wrk on the others (the prefix yielded), as on
     separate machines: unpinned, the server's second thread (the prediction log's writer) takes
     CPU from the load generator and lowers the figure for a reason production does not have.
     Without `server`, taskset or a second CPU, nothing is pinned."""
-    cpus = os.cpu_count() or 1
-    if server is None or cpus < 2 or not shutil.which("taskset"):
+    cpus = [str(cpu) for cpu in sorted(os.sched_getaffinity(0))]  # the ones we may use
+    if server is None or len(cpus) < 2 or not shutil.which("taskset"):
         yield []
         return
     pin = ["taskset", "--all-tasks", "--pid", "--cpu-list"]
-    subprocess.run([*pin, "0", str(server)], check=True, capture_output=True)
+    subprocess.run([*pin, cpus[0], str(server)], check=True, capture_output=True)
     try:
-        yield ["taskset", "--cpu-list", f"1-{cpus - 1}"]
+        yield ["taskset", "--cpu-list", ",".join(cpus[1:])]
     finally:
-        subprocess.run([*pin, f"0-{cpus - 1}", str(server)], check=True, capture_output=True)
+        subprocess.run([*pin, ",".join(cpus), str(server)], check=True, capture_output=True)
 
 
 def throughput(port: int, path: str, body: bytes, seconds: int, server: int | None = None) -> float:
