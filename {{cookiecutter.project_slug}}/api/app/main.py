@@ -1,5 +1,6 @@
 """The FastAPI application: settings, logging, middleware, error handlers and routers."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,7 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_schema(engine)  # PostgreSQL: migrated once per deploy, never by the workers
         predictor.load()
         prediction_log.start()
+        # What start-up made (modules, the model) lives as long as the worker: out of the cyclic
+        # collector's sight, its full collections no longer walk it (a 10k-record request spent a
+        # fifth of its time there).
+        gc.freeze()
         yield
+        gc.unfreeze()
         prediction_log.stop()  # a graceful shutdown writes every queued row first
         engine.dispose()
 

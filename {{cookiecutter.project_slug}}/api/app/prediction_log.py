@@ -6,6 +6,11 @@ are dropped: counted in /metrics and logged, never silently), and are written on
 row the database refuses (a constraint, say) is logged with its request id and dropped; the
 writer goes on. `stop` writes what is left, so a graceful shutdown (SIGTERM) loses nothing.
 
+Serving comes first: while predictions keep coming, the writer works in small transactions and
+takes at most WRITER_SHARE of the worker's CPU; between them it waits, and the requests have the
+interpreter to themselves. When they stop coming, it writes at full speed. A stream of rows faster
+than that share can write fills the queue up to the bound above.
+
 Personal fields (the model package's PERSONAL_FIELDS) are stored as a keyed hash, or not at all
 (PERSONAL_DATA). Rows older than PREDICTION_LOG_RETENTION_DAYS are deleted every hour.
 """
@@ -23,6 +28,7 @@ from typing import Any
 
 from loguru import logger
 from pydantic import TypeAdapter
+from pydantic_core import from_json
 from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -33,9 +39,12 @@ from app.config import Settings
 from app.db import predictions
 from app.metrics import Metrics
 
-RECORD_LIST = TypeAdapter(list[InputRecord])  # turns the validated records into JSON values
+RECORD_LIST = TypeAdapter(list[InputRecord])  # turns the validated records into JSON
 BATCH_ROWS = 5_000  # rows per transaction
-INSERT_ROWS = 1_000  # rows per INSERT, made just before it: a large batch's rows are never all made
+INSERT_ROWS = 1_000  # rows per INSERT, made just before it; also the most per Pending
+BUSY_BATCH_ROWS = INSERT_ROWS  # rows per transaction while predictions keep coming
+WRITER_SHARE = 0.1  # the writer's most CPU while predictions keep coming
+BUSY_SECONDS = 1.0  # "predictions keep coming": one was queued within this time
 GATHER_SECONDS = 0.05  # a pause before writing, so that a burst of requests is one transaction
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
 PURGE_EVERY_SECONDS = 3600
@@ -52,15 +61,17 @@ def issued_at(prediction_id: str) -> float | None:
 
 @dataclass
 class Pending:
-    """One request's rows, as the route handed them over (turned into rows on the thread)."""
+    """Rows of one request, at most INSERT_ROWS of them, as the route handed them over (turned
+    into rows on the thread)."""
 
     ids: list[str]
     request_id: str
     created_at: datetime
     model_version: str
-    # The records' JSON values: a fifth of the memory of the validated records, which can wait
-    # here long after their request (a burst, or the database away).
-    inputs: list[dict[str, Any]]
+    # The records as a JSON array: a sixth of the memory of the validated records, which can
+    # wait here long after their request (a burst, or the database away), and nothing for the
+    # cyclic garbage collector to walk.
+    inputs: bytes
     labels: Sequence[str | None]
     probabilities: Sequence[dict[str, float] | None]
     latency_ms: float
@@ -90,6 +101,8 @@ class PredictionLog:
         self.done = 0  # of those, rows written or dropped by the writer
         self.condition = threading.Condition()
         self.stopping = False
+        self.stop_requested = threading.Event()  # ends a pause at once
+        self.last_record = -BUSY_SECONDS
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.last_purge: float | None = None  # None: purge as soon as the writer starts
         self.last_overflow_report = -float(OVERFLOW_REPORT_SECONDS)
@@ -101,6 +114,7 @@ class PredictionLog:
             return  # the writer of an earlier lifespan is still at it
         with self.condition:
             self.stopping = False
+        self.stop_requested.clear()
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.thread.start()
 
@@ -118,22 +132,27 @@ class PredictionLog:
         ids = [f"{base}-{index}" for index in range(len(records))]
         if not self.enabled:
             return ids  # PREDICTION_LOG=false: nothing is kept, so no outcome can be recorded
+        self.last_record = time.monotonic()
         if self.overflows(len(ids)):
             return ids
         # Made outside the lock: the writer never waits for it. The pending count can only fall
         # meanwhile (the route runs on the event loop, one request at a time).
-        pending = Pending(
-            ids,
-            request_id,
-            datetime.now(UTC),
-            model_version,
-            RECORD_LIST.dump_python(list(records), mode="json"),
-            labels,
-            probabilities,
-            latency_ms,
-        )
+        created_at = datetime.now(UTC)
+        pieces = [
+            Pending(
+                ids[start : start + INSERT_ROWS],
+                request_id,
+                created_at,
+                model_version,
+                RECORD_LIST.dump_json(list(records[start : start + INSERT_ROWS])),
+                labels[start : start + INSERT_ROWS],
+                probabilities[start : start + INSERT_ROWS],
+                latency_ms,
+            )
+            for start in range(0, len(ids), INSERT_ROWS)
+        ]
         with self.condition:
-            self.queue.append(pending)
+            self.queue.extend(pieces)
             self.pending_rows += len(ids)
             self.queued += len(ids)
             self.metrics.log_pending.inc(len(ids))
@@ -164,34 +183,37 @@ class PredictionLog:
         """The rows of a batch of requests, made as they are inserted. The model's features are
         computed in one call for the whole batch: per request, that call would cost more than the
         rest of the row."""
-        features = model_features([inputs for pending in batch for inputs in pending.inputs])
+        inputs = [from_json(pending.inputs) for pending in batch]
+        features = model_features([record for records in inputs for record in records])
         positions = itertools.count()
-        for pending in batch:
-            answers = zip(
-                pending.ids, pending.inputs, pending.labels, pending.probabilities, strict=True
-            )
+        for pending, records in zip(batch, inputs, strict=True):
+            answers = zip(pending.ids, records, pending.labels, pending.probabilities, strict=True)
             for record_id, record_inputs, label, probabilities in answers:
                 at = next(positions)
                 if label is None or probabilities is None:
                     continue  # the API only scores valid records: nothing to log
-                inputs = dict(record_inputs)  # a retry makes the rows again from the same values
                 for name in PERSONAL_FIELDS:
                     if self.personal_data == "drop":
-                        inputs.pop(name, None)
-                    elif inputs.get(name) is not None:
-                        digest = hmac.digest(self.key, str(inputs[name]).encode(), "sha256")
-                        inputs[name] = "hmac-sha256:" + digest.hex()
+                        record_inputs.pop(name, None)
+                    elif record_inputs.get(name) is not None:
+                        value = str(record_inputs[name]).encode()
+                        digest = hmac.digest(self.key, value, "sha256")
+                        record_inputs[name] = "hmac-sha256:" + digest.hex()
                 yield {
                     "id": record_id,
                     "request_id": pending.request_id,
                     "created_at": pending.created_at,
                     "model_version": pending.model_version,
-                    "inputs": inputs,
+                    "inputs": record_inputs,
                     "features": {name: values[at] for name, values in features.items()},
                     "label": label,
                     "probabilities": probabilities,
                     "latency_ms": pending.latency_ms,
                 }
+
+    def busy(self) -> bool:
+        """Whether predictions keep coming (and no shutdown waits for the writer)."""
+        return not self.stopping and time.monotonic() - self.last_record < BUSY_SECONDS
 
     def take(self) -> list[Pending]:
         """The next batch; empty after a minute without rows, or when stopping with none left."""
@@ -201,11 +223,12 @@ class PredictionLog:
             return self.take_more(0)
 
     def take_more(self, size: int) -> list[Pending]:
-        """Queued requests up to BATCH_ROWS rows with the `size` already taken; from an empty
-        batch, the first request whatever its size."""
+        """Queued rows up to a transaction's worth (BATCH_ROWS, or BUSY_BATCH_ROWS while busy)
+        with the `size` already taken; from an empty batch, the first Pending whatever its size."""
+        limit = BUSY_BATCH_ROWS if self.busy() else BATCH_ROWS
         with self.condition:
             more: list[Pending] = []
-            while self.queue and (size == 0 or size + len(self.queue[0].ids) <= BATCH_ROWS):
+            while self.queue and (size == 0 or size + len(self.queue[0].ids) <= limit):
                 more.append(self.queue.popleft())
                 size += len(more[-1].ids)
             return more
@@ -225,6 +248,13 @@ class PredictionLog:
         if rejected:
             self.metrics.log_rows.labels("dropped_rejected").inc(rejected)
 
+    def pause_for_serving(self, cpu_seconds: float) -> None:
+        """While busy, wait so that the `cpu_seconds` just spent are at most WRITER_SHARE of the
+        time (at most BUSY_SECONDS; a shutdown ends the wait)."""
+        if self.busy():
+            wait = min(cpu_seconds * (1 - WRITER_SHARE) / WRITER_SHARE, BUSY_SECONDS)
+            self.stop_requested.wait(wait)
+
     def run(self) -> None:
         attempt = 0
         while True:
@@ -237,6 +267,7 @@ class PredictionLog:
             if not self.stopping:
                 time.sleep(GATHER_SECONDS)  # let a burst of requests join this batch
                 batch += self.take_more(sum(len(pending.ids) for pending in batch))
+            cpu_started = time.thread_time()
             try:
                 written = 0
                 rows = self.rows(batch)
@@ -269,6 +300,7 @@ class PredictionLog:
                     logger.info("Prediction log: the database is back; writing the waiting rows")
                 attempt = 0
                 self.settle(batch, written, 0)
+                self.pause_for_serving(time.thread_time() - cpu_started)
 
     def insert(self) -> Any:
         """INSERT that skips a row already there: a retry after a lost acknowledgement is
@@ -336,6 +368,7 @@ class PredictionLog:
         with self.condition:
             self.stopping = True
             self.condition.notify_all()
+        self.stop_requested.set()
         if self.thread.is_alive():
             self.thread.join(timeout)
         if self.thread.is_alive():
