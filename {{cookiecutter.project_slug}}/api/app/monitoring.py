@@ -35,6 +35,9 @@ from app.schemas import DriftAnswer, Estimate, VersionQuality
 
 MINIMUM_OUTCOMES = 30
 MINIMUM_DRIFT_ROWS = 100
+# Drift is measured on at most the newest this many predictions of the window: plenty for ten bins,
+# and a /metrics scrape (which measures it) stays cheap however busy the day was.
+DRIFT_MAX_ROWS = 10_000
 GAUGE_HOURS = 24
 PROBABILITY_FLOOR = 1e-6  # as the model package's holdout metrics: float32 noise below it
 Z_95 = 1.959964
@@ -137,9 +140,13 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
 
 
 def drift(engine: Engine, since: datetime, served: ModelMetadata) -> DriftAnswer:
-    """The served version's predictions since `since`, against its training profile."""
-    query = select(predictions.c.features, predictions.c.label).where(
-        predictions.c.created_at >= since, predictions.c.model_version == served.version
+    """The served version's predictions since `since` (the newest DRIFT_MAX_ROWS), against its
+    training profile."""
+    query = (
+        select(predictions.c.features, predictions.c.label)
+        .where(predictions.c.created_at >= since, predictions.c.model_version == served.version)
+        .order_by(predictions.c.created_at.desc())
+        .limit(DRIFT_MAX_ROWS)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()

@@ -4,12 +4,14 @@
 batches. While the database is away, rows wait in memory, up to PREDICTION_LOG_MAX_PENDING (more
 are dropped: counted in /metrics and logged, never silently), and are written once it is back. A
 row the database refuses (a constraint, say) is logged with its request id and dropped; the
-writer goes on. `stop` writes what is left, so a graceful shutdown (SIGTERM) loses nothing.
+writer goes on. `stop` writes what is left (within its timeout, while the database answers), so a
+graceful shutdown (SIGTERM) loses nothing.
 
-Serving comes first: while predictions keep coming, the writer works in small transactions and
-takes at most WRITER_SHARE of the worker's CPU; between them it waits, and the requests have the
-interpreter to themselves. When they stop coming, it writes at full speed. A stream of rows faster
-than that share can write fills the queue up to the bound above.
+Serving comes first: while the rest of the worker keeps a CPU busy (requests), the writer works in
+small transactions and takes at most WRITER_SHARE of a CPU; between them it waits, and the
+requests have the interpreter to themselves. Rows coming faster wait in the queue until the load
+eases. Otherwise it writes at full speed: when the worker is idle, when a flush or a shutdown
+waits for it, and once half the bound above is waiting, so that holding back never drops a row.
 
 Personal fields (the model package's PERSONAL_FIELDS) are stored as a keyed hash, or not at all
 (PERSONAL_DATA). Rows older than PREDICTION_LOG_RETENTION_DAYS are deleted every hour.
@@ -41,10 +43,11 @@ from app.metrics import Metrics
 
 RECORD_LIST = TypeAdapter(list[InputRecord])  # turns the validated records into JSON
 BATCH_ROWS = 5_000  # rows per transaction
-INSERT_ROWS = 1_000  # rows per INSERT, made just before it; also the most per Pending
-BUSY_BATCH_ROWS = INSERT_ROWS  # rows per transaction while predictions keep coming
-WRITER_SHARE = 0.1  # the writer's most CPU while predictions keep coming
-BUSY_SECONDS = 1.0  # "predictions keep coming": one was queued within this time
+INSERT_ROWS = 250  # rows per INSERT, made just before it; also the most per Pending
+BUSY_BATCH_ROWS = INSERT_ROWS  # rows per transaction while the worker is busy
+WRITER_SHARE = 0.1  # the writer's most CPU while the worker is busy
+BUSY_LOAD = 0.5  # "busy": the rest of the worker used this share of a CPU while the writer gathered
+MAX_PAUSE_SECONDS = 1.0  # the longest wait between two transactions
 GATHER_SECONDS = 0.05  # a pause before writing, so that a burst of requests is one transaction
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
 PURGE_EVERY_SECONDS = 3600
@@ -101,8 +104,8 @@ class PredictionLog:
         self.done = 0  # of those, rows written or dropped by the writer
         self.condition = threading.Condition()
         self.stopping = False
-        self.stop_requested = threading.Event()  # ends a pause at once
-        self.last_record = -BUSY_SECONDS
+        self.flushing = 0  # flushes waiting for the writer
+        self.wake = threading.Event()  # ends a pause: set by a flush or a stop
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.last_purge: float | None = None  # None: purge as soon as the writer starts
         self.last_overflow_report = -float(OVERFLOW_REPORT_SECONDS)
@@ -110,11 +113,10 @@ class PredictionLog:
 
     def start(self) -> None:
         """Start the writer (again, after a stop: an app may live through several lifespans)."""
-        if self.thread.is_alive():
-            return  # the writer of an earlier lifespan is still at it
         with self.condition:
             self.stopping = False
-        self.stop_requested.clear()
+        if self.thread.is_alive():
+            return  # the writer of an earlier lifespan, still at it, goes on
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.thread.start()
 
@@ -132,7 +134,6 @@ class PredictionLog:
         ids = [f"{base}-{index}" for index in range(len(records))]
         if not self.enabled:
             return ids  # PREDICTION_LOG=false: nothing is kept, so no outcome can be recorded
-        self.last_record = time.monotonic()
         if self.overflows(len(ids)):
             return ids
         # Made outside the lock: the writer never waits for it. The pending count can only fall
@@ -211,21 +212,32 @@ class PredictionLog:
                     "latency_ms": pending.latency_ms,
                 }
 
-    def busy(self) -> bool:
-        """Whether predictions keep coming (and no shutdown waits for the writer)."""
-        return not self.stopping and time.monotonic() - self.last_record < BUSY_SECONDS
+    @staticmethod
+    def clocks() -> tuple[float, float, float]:
+        """Wall time, the process's CPU time and the calling thread's, for busy()."""
+        return time.monotonic(), time.process_time(), time.thread_time()
+
+    def busy(self, since: tuple[float, float, float]) -> bool:
+        """Whether the writer should hold back: the rest of the worker used BUSY_LOAD of a CPU
+        `since` (the writer's clocks), less than half of PREDICTION_LOG_MAX_PENDING rows wait, and
+        no flush or shutdown waits for the writer. Called by the writer thread only."""
+        now, process, own = self.clocks()
+        then, process_then, own_then = since
+        others = (process - process_then) - (own - own_then)
+        if others / max(now - then, 1e-3) < BUSY_LOAD or self.stopping or self.flushing:
+            return False
+        return self.pending_rows < self.max_pending // 2
 
     def take(self) -> list[Pending]:
         """The next batch; empty after a minute without rows, or when stopping with none left."""
         with self.condition:
             if not self.queue and not self.stopping:
                 self.condition.wait(timeout=60)
-            return self.take_more(0)
+            return self.take_more(0, limit=0)  # the first Pending: the rest once busy() is known
 
-    def take_more(self, size: int) -> list[Pending]:
-        """Queued rows up to a transaction's worth (BATCH_ROWS, or BUSY_BATCH_ROWS while busy)
-        with the `size` already taken; from an empty batch, the first Pending whatever its size."""
-        limit = BUSY_BATCH_ROWS if self.busy() else BATCH_ROWS
+    def take_more(self, size: int, limit: int = BATCH_ROWS) -> list[Pending]:
+        """Queued rows up to `limit` with the `size` already taken; from an empty batch, the first
+        Pending whatever its size."""
         with self.condition:
             more: list[Pending] = []
             while self.queue and (size == 0 or size + len(self.queue[0].ids) <= limit):
@@ -249,11 +261,13 @@ class PredictionLog:
             self.metrics.log_rows.labels("dropped_rejected").inc(rejected)
 
     def pause_for_serving(self, cpu_seconds: float) -> None:
-        """While busy, wait so that the `cpu_seconds` just spent are at most WRITER_SHARE of the
-        time (at most BUSY_SECONDS; a shutdown ends the wait)."""
-        if self.busy():
-            wait = min(cpu_seconds * (1 - WRITER_SHARE) / WRITER_SHARE, BUSY_SECONDS)
-            self.stop_requested.wait(wait)
+        """Wait long enough for the `cpu_seconds` just spent to be WRITER_SHARE of the time (at
+        most MAX_PAUSE_SECONDS); a flush or a stop ends the wait."""
+        with self.condition:
+            if self.stopping or self.flushing:
+                return
+            self.wake.clear()
+        self.wake.wait(min(cpu_seconds * (1 - WRITER_SHARE) / WRITER_SHARE, MAX_PAUSE_SECONDS))
 
     def run(self) -> None:
         attempt = 0
@@ -264,9 +278,12 @@ class PredictionLog:
                 if self.stopping:
                     return
                 continue
+            gathering = self.clocks()
             if not self.stopping:
                 time.sleep(GATHER_SECONDS)  # let a burst of requests join this batch
-                batch += self.take_more(sum(len(pending.ids) for pending in batch))
+            busy = self.busy(gathering)
+            size = sum(len(pending.ids) for pending in batch)
+            batch += self.take_more(size, BUSY_BATCH_ROWS if busy else BATCH_ROWS)
             cpu_started = time.thread_time()
             try:
                 written = 0
@@ -300,6 +317,7 @@ class PredictionLog:
                     logger.info("Prediction log: the database is back; writing the waiting rows")
                 attempt = 0
                 self.settle(batch, written, 0)
+            if busy:
                 self.pause_for_serving(time.thread_time() - cpu_started)
 
     def insert(self) -> Any:
@@ -356,11 +374,16 @@ class PredictionLog:
         deadline = time.monotonic() + timeout
         with self.condition:
             target = self.queued
-            while self.done < target:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.condition.wait(timeout=left)
+            self.flushing += 1  # the writer goes at full speed meanwhile
+            self.wake.set()
+            try:
+                while self.done < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self.condition.wait(timeout=left)
+            finally:
+                self.flushing -= 1
         return True
 
     def stop(self, timeout: float = 30) -> None:
@@ -368,7 +391,7 @@ class PredictionLog:
         with self.condition:
             self.stopping = True
             self.condition.notify_all()
-        self.stop_requested.set()
+            self.wake.set()
         if self.thread.is_alive():
             self.thread.join(timeout)
         if self.thread.is_alive():

@@ -141,7 +141,9 @@ class QualityReport(BaseModel):
 class DriftAnswer(BaseModel):
     since: datetime
     model_version: str = Field(description="The served version, whose predictions are compared.")
-    rows: int = Field(description="Its predictions logged since then.")
+    rows: int = Field(
+        description="Its predictions measured: those since then (only the newest, when many)."
+    )
     minimum_rows: int = Field(description="Fewer rows than this: the PSI is noise.")
     enough_data: bool
     report: DriftReport | None = Field(

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from pydantic_core import to_json
 from sqlalchemy import create_engine, insert, select, text
 
-from {{ cookiecutter.package_name }} import CLASSES, PERSONAL_FIELDS, InputRecord
+from {{ cookiecutter.package_name }} import CLASSES, PERSONAL_FIELDS, InputRecord, model_features
 
 from app.config import Settings
 from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
@@ -67,6 +67,8 @@ def test_every_record_is_logged(
         assert row["probabilities"] == answer["probabilities"]
         assert row["model_version"] == response.json()["model_version"]
         assert row["latency_ms"] > 0
+        features = model_features([InputRecord.model_validate(record).model_dump(mode="json")])
+        assert row["features"] == {name: values[0] for name, values in features.items()}
         for name, value in record.items():
             if name in PERSONAL_FIELDS:
                 assert row["inputs"][name].startswith("hmac-sha256:")
