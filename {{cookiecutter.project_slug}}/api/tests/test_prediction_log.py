@@ -15,7 +15,12 @@ from fastapi.testclient import TestClient
 from pydantic_core import to_json
 from sqlalchemy import create_engine, insert, select, text
 
-from {{ cookiecutter.package_name }} import CLASSES, PERSONAL_FIELDS, InputRecord, model_features
+from {{ cookiecutter.package_name }} import (
+    CLASSES,
+    PERSONAL_FIELDS,
+    InputRecord,
+    model_features,
+)
 
 from app.config import Settings
 from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
