@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from {{ cookiecutter.package_name }} import PSI_THRESHOLDS, ModelMetadata
 
 from app.db import feedback, predictions
-from app.monitoring import drift
+from app.monitoring import DRIFT_MAX_ROWS, drift
 
 WIDTH, HEIGHT, MARGIN = 640, 220, 44
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -218,7 +218,10 @@ def render(engine: Engine, served: ModelMetadata | None, title: str, hours: floa
             else f" (fewer than {drifted.minimum_rows} predictions: noise)"
         )
         charts.append(bar_chart(f"Drift against the training data: PSI per feature{note}", bars))
-        summary += f" {drifted.rows} predictions of this model in the window."
+        summary += (
+            f" Drift on {drifted.rows} predictions of this model in the window"
+            f" (the newest, {DRIFT_MAX_ROWS:,} at most)."
+        )
     return (
         PAGE.replace("__TITLE__", escape(title))
         .replace("__SUMMARY__", escape(summary))

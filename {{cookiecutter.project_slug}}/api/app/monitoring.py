@@ -208,7 +208,8 @@ class QualityCollector(Collector):
             return
         features = GaugeMetricFamily(
             "model_feature_psi",
-            f"PSI of each model input, last {GAUGE_HOURS} h against training.",
+            f"PSI of each model input: the newest {DRIFT_MAX_ROWS} predictions of the last "
+            f"{GAUGE_HOURS} h at most, against training.",
             labels=["model_version", "feature"],
         )
         for item in drifted.report.features:
@@ -216,7 +217,8 @@ class QualityCollector(Collector):
         yield features
         classes = GaugeMetricFamily(
             "model_prediction_psi",
-            f"PSI of the predicted classes, last {GAUGE_HOURS} h against training.",
+            f"PSI of the predicted classes: the newest {DRIFT_MAX_ROWS} predictions of the last "
+            f"{GAUGE_HOURS} h at most, against training.",
             labels=["model_version"],
         )
         classes.add_metric([drifted.model_version], drifted.report.predictions.psi)

@@ -86,6 +86,11 @@ class PredictionLog:
         self.metrics = metrics
         self.enabled = settings.prediction_log
         self.max_pending = settings.prediction_log_max_pending
+        # The writer holds back only below this many rows waiting: half the bound, and room for
+        # the largest request, so that holding back never makes the queue overflow.
+        self.hold_back_below = min(
+            self.max_pending // 2, self.max_pending - settings.max_batch_size
+        )
         self.retention_days = settings.prediction_log_retention_days
         self.personal_data = settings.personal_data
         if settings.personal_data_key is not None:
@@ -104,6 +109,7 @@ class PredictionLog:
         self.done = 0  # of those, rows written or dropped by the writer
         self.condition = threading.Condition()
         self.stopping = False
+        self.running = False  # a writer thread runs, or was started and has not decided to end
         self.flushing = 0  # flushes waiting for the writer
         self.wake = threading.Event()  # ends a pause: set by a flush or a stop
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
@@ -115,8 +121,9 @@ class PredictionLog:
         """Start the writer (again, after a stop: an app may live through several lifespans)."""
         with self.condition:
             self.stopping = False
-        if self.thread.is_alive():
-            return  # the writer of an earlier lifespan, still at it, goes on
+            if self.running:
+                return  # the writer of an earlier lifespan, still at it, goes on
+            self.running = True
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.thread.start()
 
@@ -219,28 +226,36 @@ class PredictionLog:
 
     def busy(self, since: tuple[float, float, float]) -> bool:
         """Whether the writer should hold back: the rest of the worker used BUSY_LOAD of a CPU
-        `since` (the writer's clocks), less than half of PREDICTION_LOG_MAX_PENDING rows wait, and
-        no flush or shutdown waits for the writer. Called by the writer thread only."""
+        `since` (the writer's clocks), fewer than `hold_back_below` rows wait, and no flush or
+        shutdown waits for the writer. Called by the writer thread only."""
         now, process, own = self.clocks()
         then, process_then, own_then = since
         others = (process - process_then) - (own - own_then)
         if others / max(now - then, 1e-3) < BUSY_LOAD or self.stopping or self.flushing:
             return False
-        return self.pending_rows < self.max_pending // 2
+        return self.pending_rows < self.hold_back_below
 
     def take(self) -> list[Pending]:
-        """The next batch; empty after a minute without rows, or when stopping with none left."""
+        """The first queued Pending (the rest of its batch is taken once busy() is known); empty
+        after a minute without rows, or when stopping with none left."""
         with self.condition:
             if not self.queue and not self.stopping:
                 self.condition.wait(timeout=60)
-            return self.take_more(0, limit=0)  # the first Pending: the rest once busy() is known
+            return [self.queue.popleft()] if self.queue else []
 
-    def take_more(self, size: int, limit: int = BATCH_ROWS) -> list[Pending]:
-        """Queued rows up to `limit` with the `size` already taken; from an empty batch, the first
-        Pending whatever its size."""
+    def may_end(self) -> bool:
+        """Whether the writer thread ends now: stopping, and no start() since. Decided under the
+        lock, so that a start() either keeps this thread or starts another."""
+        with self.condition:
+            if self.stopping:
+                self.running = False
+            return self.stopping
+
+    def take_more(self, size: int, limit: int) -> list[Pending]:
+        """More queued Pendings, while the batch (`size` rows so far) stays within `limit` rows."""
         with self.condition:
             more: list[Pending] = []
-            while self.queue and (size == 0 or size + len(self.queue[0].ids) <= limit):
+            while self.queue and size + len(self.queue[0].ids) <= limit:
                 more.append(self.queue.popleft())
                 size += len(more[-1].ids)
             return more
@@ -275,7 +290,7 @@ class PredictionLog:
             self.purge_if_due()
             batch = self.take()
             if not batch:
-                if self.stopping:
+                if self.may_end():
                     return
                 continue
             gathering = self.clocks()
@@ -301,7 +316,7 @@ class PredictionLog:
                         type(error).__name__,
                         self.pending_rows,
                     )
-                if self.stopping and attempt >= len(RETRY_SECONDS):
+                if attempt >= len(RETRY_SECONDS) and self.may_end():
                     logger.error(
                         "Prediction log: {} rows lost at shutdown: the database stayed away",
                         self.pending_rows,

@@ -142,7 +142,8 @@ class DriftAnswer(BaseModel):
     since: datetime
     model_version: str = Field(description="The served version, whose predictions are compared.")
     rows: int = Field(
-        description="Its predictions measured: those since then (only the newest, when many)."
+        description="The predictions measured: those since then, or the newest of them when "
+        "there are more than the drift sample holds (DRIFT_MAX_ROWS in app/monitoring.py)."
     )
     minimum_rows: int = Field(description="Fewer rows than this: the PSI is noise.")
     enough_data: bool

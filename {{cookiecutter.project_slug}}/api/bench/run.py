@@ -210,15 +210,20 @@ def log_backlog(port: int) -> tuple[float, float]:
 
 
 def batch_requests(port: int, body: bytes) -> tuple[float, str]:
-    """Rows a second of 10k-record requests sent back to back, and what the prediction log made
-    of them: the rows still waiting when the requests ended, and how long it took to write them."""
+    """Rows a second of a burst of 10k-record requests sent back to back, and what the prediction
+    log made of them: the rows still waiting when the requests ended, how long it took to write
+    them, and the rate of the whole, from the first request to the last row written."""
     caught_up(port)  # from an empty queue (the throughput runs may leave rows waiting)
+    started = time.perf_counter()
     samples = sequential(port, PREDICT[1], body, BATCH_REPEAT, BATCH_WARMUP)
     waiting, dropped = log_backlog(port)
     if dropped:
         raise RuntimeError(f"the prediction log dropped {dropped:,.0f} rows: a full queue")
     took = caught_up(port)
-    return rows_per_second(samples), f"{waiting:,.0f} rows waiting, written {took:.1f} s later"
+    logged = BATCH * (BATCH_WARMUP + BATCH_REPEAT) / (time.perf_counter() - started)
+    return rows_per_second(samples), (
+        f"{waiting:,.0f} rows waiting, written {took:.1f} s later; {logged:,.0f} rows/s in all"
+    )
 
 
 def caught_up(port: int) -> float:
@@ -241,8 +246,8 @@ def resident_mb(pid: int) -> float:
 def log_writer_rate(url: str, rows: int = 50_000) -> float:
     """Rows a second the prediction log's writer stores, with the process to itself: the most one
     worker can log. Beyond it, rows wait in memory (up to PREDICTION_LOG_MAX_PENDING), then are
-    dropped and counted. While requests keep coming, the writer gets at most a tenth of the CPU
-    (app.prediction_log.WRITER_SHARE), so it writes at most a tenth as fast."""
+    dropped and counted. While the worker is busy, the writer holds back to a tenth of a CPU
+    (app.prediction_log.WRITER_SHARE)."""
     migrate(url)
     engine = make_engine(url)
     settings = Settings(_env_file=None, database_url=url, personal_data_key=SecretStr("k" * 32))

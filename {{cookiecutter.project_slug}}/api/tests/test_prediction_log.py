@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ from {{ cookiecutter.package_name }} import (
     model_features,
 )
 
+from app import prediction_log
 from app.config import Settings
 from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
 from app.main import create_app
@@ -235,6 +238,65 @@ def test_a_refused_row_is_logged_and_the_writer_goes_on(database_url: str, examp
     assert counted("prediction_log_rows_total", {"outcome": "dropped_rejected"}) == 1
     assert counted("prediction_log_rows_total", {"outcome": "written"}) == 2
     engine.dispose()
+
+
+def bare_log(tmp_path: Path, **settings: Any) -> PredictionLog:
+    """A prediction log on a fresh SQLite file, its writer not started."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    migrate(url)
+    config = Settings(_env_file=None, database_url=url, **settings)
+    return PredictionLog(make_engine(url), config, Metrics("test"))
+
+
+def test_the_writer_holds_back_only_while_the_worker_is_busy(tmp_path: Path) -> None:
+    log = bare_log(tmp_path, prediction_log_max_pending=100, max_batch_size=10)
+    assert log.hold_back_below == 50  # half the bound, which leaves room for a whole request
+
+    def busy(others: float) -> bool:
+        """Whether the writer holds back after the rest of the worker used `others` CPU
+        seconds in one second (the writer itself, 0.3)."""
+        log.clocks = lambda: (1.0, others + 0.3, 0.3)  # type: ignore[method-assign]
+        return log.busy((0.0, 0.0, 0.0))
+
+    assert busy(0.6)
+    assert not busy(0.2)  # the worker has CPU to spare: write at full speed
+    log.pending_rows = 50
+    assert not busy(0.6)  # half the bound waits: holding back could end in an overflow
+    log.pending_rows = 0
+    log.flushing = 1
+    assert not busy(0.6)  # a flush (an outcome looked up, say) waits for the writer
+    log.flushing = 0
+    log.stopping = True
+    assert not busy(0.6)  # a shutdown waits for the writer
+    assert bare_log(tmp_path, prediction_log_max_pending=15, max_batch_size=10).hold_back_below == 5
+
+
+def test_a_flush_ends_the_writers_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prediction_log, "MAX_PAUSE_SECONDS", 600)
+    log = bare_log(tmp_path)
+    pausing = threading.Thread(target=log.pause_for_serving, args=(60,))  # a 540 s pause
+    pausing.start()
+    time.sleep(0.2)
+    assert pausing.is_alive()
+    assert log.flush(10)
+    pausing.join(10)
+    assert not pausing.is_alive()
+
+
+def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Record) -> None:
+    """Whether the old writer had decided to end or not, rows queued after start() are written."""
+    log = bare_log(tmp_path)
+    record = InputRecord.model_validate(example)
+    log.start()
+    log.stop(timeout=0)
+    log.start()
+    log.record("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
+    assert log.flush(10)
+    assert (
+        log.metrics.registry.get_sample_value("prediction_log_rows_total", {"outcome": "written"})
+        == 1
+    )
+    log.stop()
 
 
 def test_old_rows_are_purged(make_client: ClientFactory, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Outcomes: what really happened to a prediction, the ground truth that live quality needs.
 
 An outcome is recorded once: sending the same one again is harmless (200), a different one is a
-conflict (409). A prediction may still wait in a worker's queue for its row (prediction_log.py),
-so a fresh id (ids carry the time they were issued) is looked up again for a moment first.
+conflict (409). A prediction may still wait in a worker's queue for its row (prediction_log.py:
+a busy worker's writer holds back), so a fresh id (ids carry the time they were issued) is looked
+up again for a moment first, and if it is still missing the answer is 503 with Retry-After, not
+404: the client sends the outcome again a little later.
 """
 
 import asyncio
@@ -22,6 +24,8 @@ from app.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 
 LOOKUP_SECONDS = 2.0  # how long a fresh id not yet in the database is looked for
+FRESH_SECONDS = 60  # an id this recent may still wait in a queue: 503, not 404, while missing
+RETRY_AFTER_SECONDS = 5
 
 
 def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | tuple[str, str] | None:
@@ -71,7 +75,11 @@ def save(engine: Engine, body: FeedbackRequest, recorded_at: datetime) -> None:
         404: {"model": ErrorResponse, "description": "No prediction has this id."},
         409: {"model": ErrorResponse, "description": "Another outcome is already recorded."},
         422: {"model": ErrorResponse},
-        503: {"model": ErrorResponse, "description": "The database is unreachable; retry."},
+        503: {
+            "model": ErrorResponse,
+            "description": "The database is unreachable, or a fresh prediction is not in the log "
+            "yet; retry (Retry-After).",
+        },
     },
 )
 async def give_feedback(
@@ -81,13 +89,21 @@ async def give_feedback(
     engine = services.engine
     found = await run_in_threadpool(lookup, engine, body.prediction_id)
     issued = issued_at(body.prediction_id)
-    if found is None and issued is not None and time.time() - issued < 2 * LOOKUP_SECONDS:
+    fresh = issued is not None and time.time() - issued < FRESH_SECONDS
+    if found is None and fresh and services.prediction_log.enabled:
         await run_in_threadpool(services.prediction_log.flush, LOOKUP_SECONDS)
         deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
         while found is None and asyncio.get_running_loop().time() < deadline:
             found = await run_in_threadpool(lookup, engine, body.prediction_id)
             if found is None:
                 await asyncio.sleep(0.1)  # another worker's queue may still hold it
+        if found is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"prediction {body.prediction_id!r} is not in the log yet (a worker's queue may "
+                f"still hold it): send the outcome again in {RETRY_AFTER_SECONDS} s",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
     if found is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
