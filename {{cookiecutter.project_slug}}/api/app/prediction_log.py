@@ -11,7 +11,8 @@ Serving comes first: while the rest of the worker keeps a CPU busy (requests), t
 small transactions and takes at most WRITER_SHARE of a CPU; between them it waits, and the
 requests have the interpreter to themselves. Rows coming faster wait in the queue until the load
 eases. Otherwise it writes at full speed: when the worker is idle, when a flush or a shutdown
-waits for it, and once half the bound above is waiting, so that holding back never drops a row.
+waits for it, and from hold_back_below rows waiting (half the bound above, at most), so that
+holding back does not by itself fill the queue.
 
 Personal fields (the model package's PERSONAL_FIELDS) are stored as a keyed hash, or not at all
 (PERSONAL_DATA). Rows older than PREDICTION_LOG_RETENTION_DAYS are deleted every hour.
@@ -86,8 +87,8 @@ class PredictionLog:
         self.metrics = metrics
         self.enabled = settings.prediction_log
         self.max_pending = settings.prediction_log_max_pending
-        # The writer holds back only below this many rows waiting: half the bound, and room for
-        # the largest request, so that holding back never makes the queue overflow.
+        # The writer holds back only below this many rows waiting: half the bound at most, and
+        # room left for the largest request.
         self.hold_back_below = min(
             self.max_pending // 2, self.max_pending - settings.max_batch_size
         )
@@ -121,7 +122,7 @@ class PredictionLog:
         """Start the writer (again, after a stop: an app may live through several lifespans)."""
         with self.condition:
             self.stopping = False
-            if self.running:
+            if self.running and self.thread.is_alive():
                 return  # the writer of an earlier lifespan, still at it, goes on
             self.running = True
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
@@ -162,6 +163,8 @@ class PredictionLog:
         with self.condition:
             self.queue.extend(pieces)
             self.pending_rows += len(ids)
+            if self.pending_rows >= self.hold_back_below:
+                self.wake.set()  # a writer holding back goes at full speed from now on
             self.queued += len(ids)
             self.metrics.log_pending.inc(len(ids))
             self.condition.notify()
@@ -243,13 +246,14 @@ class PredictionLog:
                 self.condition.wait(timeout=60)
             return [self.queue.popleft()] if self.queue else []
 
-    def may_end(self) -> bool:
-        """Whether the writer thread ends now: stopping, and no start() since. Decided under the
-        lock, so that a start() either keeps this thread or starts another."""
+    def may_end(self, leaving_rows: bool = False) -> bool:
+        """Whether the writer thread ends now: stopping (no start() since) with no row queued, or
+        `leaving_rows` queued. Decided under the lock, so that a start() either keeps this thread
+        or starts another."""
         with self.condition:
-            if self.stopping:
+            if self.stopping and (leaving_rows or not self.queue):
                 self.running = False
-            return self.stopping
+            return not self.running
 
     def take_more(self, size: int, limit: int) -> list[Pending]:
         """More queued Pendings, while the batch (`size` rows so far) stays within `limit` rows."""
@@ -316,9 +320,9 @@ class PredictionLog:
                         type(error).__name__,
                         self.pending_rows,
                     )
-                if attempt >= len(RETRY_SECONDS) and self.may_end():
+                if attempt >= len(RETRY_SECONDS) and self.may_end(leaving_rows=True):
                     logger.error(
-                        "Prediction log: {} rows lost at shutdown: the database stayed away",
+                        "Prediction log: {} rows not written at shutdown: the database stayed away",
                         self.pending_rows,
                     )
                     return
@@ -357,7 +361,7 @@ class PredictionLog:
                     with self.engine.begin() as connection:
                         connection.execute(self.insert(), [row])
                     written += 1
-                except SQLAlchemyError as error:
+                except Exception as error:  # noqa: BLE001 - logged with the request id, dropped
                     logger.bind(request_id=row["request_id"]).error(
                         "Prediction log: row {} refused by the database and dropped: {}",
                         row["id"],

@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }} import (
 )
 
 from app import prediction_log
+from app.api.routes import feedback as feedback_route
 from app.config import Settings
 from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
 from app.main import create_app
@@ -274,9 +275,12 @@ def test_the_writer_holds_back_only_while_the_worker_is_busy(tmp_path: Path) -> 
 def test_a_flush_ends_the_writers_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prediction_log, "MAX_PAUSE_SECONDS", 600)
     log = bare_log(tmp_path)
-    pausing = threading.Thread(target=log.pause_for_serving, args=(60,))  # a 540 s pause
+    log.wake.set()  # cleared when the pause begins
+    pausing = threading.Thread(target=log.pause_for_serving, args=(60,), daemon=True)  # 540 s
     pausing.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while log.wake.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert pausing.is_alive()
     assert log.flush(10)
     pausing.join(10)
@@ -284,19 +288,43 @@ def test_a_flush_ends_the_writers_pause(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Record) -> None:
-    """Whether the old writer had decided to end or not, rows queued after start() are written."""
+    """A stop and a start meet in either order of the writer's decision to end: rows queued
+    after the start are written either way."""
     log = bare_log(tmp_path)
     record = InputRecord.model_validate(example)
     log.start()
-    log.stop(timeout=0)
-    log.start()
+    first = log.thread
+    with log.condition:
+        log.stopping = True  # a stop, not yet seen by the writer
+    log.start()  # comes first: the same writer goes on
+    assert not log.may_end()
+    assert log.thread is first
+    log.stop()
+    assert not first.is_alive()
+    log.start()  # after the writer decided to end: another one
+    assert log.thread is not first
+    assert log.thread.is_alive()
     log.record("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
     assert log.flush(10)
-    assert (
-        log.metrics.registry.get_sample_value("prediction_log_rows_total", {"outcome": "written"})
-        == 1
-    )
+    written = {"outcome": "written"}
+    assert log.metrics.registry.get_sample_value("prediction_log_rows_total", written) == 1
     log.stop()
+
+
+def test_an_outcome_for_a_prediction_not_logged_yet_is_asked_again(
+    make_client: ClientFactory, example: Record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feedback_route, "LOOKUP_SECONDS", 0.2)
+    client = make_client()
+    writer_of(client).stop()  # rows wait in the queue
+    answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
+    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
+    refused = client.post("/api/v1/feedback", json=sent)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == str(feedback_route.RETRY_AFTER_SECONDS)
+    assert "send the outcome again" in refused.json()["detail"]
+    writer_of(client).start()
+    assert client.post("/api/v1/feedback", json=sent).status_code == 201
 
 
 def test_old_rows_are_purged(make_client: ClientFactory, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ class Traffic:
     example: Record
     answered: set[str] = field(default_factory=set)
     outcomes: int = 0
+    outcomes_again: int = 0  # sent again after a 503 with Retry-After (not in the log yet)
     errors: list[str] = field(default_factory=list)
     refused: int = 0  # requests cut off once the server is told to stop (the SIGTERM test)
     server_stopping: bool = False
@@ -47,7 +48,11 @@ class Traffic:
                         prediction_id, label = mine.pop(chance.randrange(len(mine)))
                         sent = {"prediction_id": prediction_id, "label": label}
                         answer = client.post("/api/v1/feedback", json=sent)
-                        if answer.status_code != 201:
+                        if answer.status_code == 503 and "Retry-After" in answer.headers:
+                            mine.append((prediction_id, label))  # as the answer says: later
+                            with self.lock:
+                                self.outcomes_again += 1
+                        elif answer.status_code != 201:
                             self.fail(f"feedback {answer.status_code}: {answer.text[:200]}")
                         else:
                             with self.lock:
@@ -126,7 +131,8 @@ def test_soak(database_url: str, example: Record) -> None:
     kind = database_url.split(":")[0]
     print(
         f"\nsoak on {kind}: {len(traffic.answered)} predictions answered, {len(rows)} rows; "
-        f"{traffic.outcomes} outcomes recorded, {outcomes} rows; {len(traffic.errors)} errors"
+        f"{traffic.outcomes} outcomes recorded, {outcomes} rows "
+        f"({traffic.outcomes_again} sent again after a 503); {len(traffic.errors)} errors"
     )
     assert traffic.errors == []
     assert rows == traffic.answered

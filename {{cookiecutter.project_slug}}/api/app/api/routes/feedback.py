@@ -4,7 +4,8 @@ An outcome is recorded once: sending the same one again is harmless (200), a dif
 conflict (409). A prediction may still wait in a worker's queue for its row (prediction_log.py:
 a busy worker's writer holds back), so a fresh id (ids carry the time they were issued) is looked
 up again for a moment first, and if it is still missing the answer is 503 with Retry-After, not
-404: the client sends the outcome again a little later.
+404: the client sends the outcome again a little later. (A row that was dropped, the queue full,
+gets 503 for FRESH_SECONDS, then 404.)
 """
 
 import asyncio
