@@ -113,6 +113,7 @@ class PredictionLog:
         self.running = False  # a writer thread runs, or was started and has not decided to end
         self.flushing = 0  # flushes waiting for the writer
         self.wake = threading.Event()  # ends a pause: set by a flush or a stop
+        self.cpu_per_row = 50e-6  # the writer's CPU per row, as last measured: what a pause pays
         self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
         self.last_purge: float | None = None  # None: purge as soon as the writer starts
         self.last_overflow_report = -float(OVERFLOW_REPORT_SECONDS)
@@ -280,8 +281,9 @@ class PredictionLog:
             self.metrics.log_rows.labels("dropped_rejected").inc(rejected)
 
     def pause_for_serving(self, cpu_seconds: float) -> None:
-        """Wait long enough for the `cpu_seconds` just spent to be WRITER_SHARE of the time (at
-        most MAX_PAUSE_SECONDS); a flush or a stop ends the wait."""
+        """Wait long enough for `cpu_seconds` of writing to be WRITER_SHARE of the time (at most
+        MAX_PAUSE_SECONDS); a flush or a stop ends the wait. The writer waits before it writes,
+        so that even the start of a burst of requests gets the interpreter to itself."""
         with self.condition:
             if self.stopping or self.flushing:
                 return
@@ -303,6 +305,9 @@ class PredictionLog:
             busy = self.busy(gathering)
             size = sum(len(pending.ids) for pending in batch)
             batch += self.take_more(size, BUSY_BATCH_ROWS if busy else BATCH_ROWS)
+            if busy:
+                size = sum(len(pending.ids) for pending in batch)
+                self.pause_for_serving(size * self.cpu_per_row)
             cpu_started = time.thread_time()
             try:
                 written = 0
@@ -336,8 +341,7 @@ class PredictionLog:
                     logger.info("Prediction log: the database is back; writing the waiting rows")
                 attempt = 0
                 self.settle(batch, written, 0)
-            if busy:
-                self.pause_for_serving(time.thread_time() - cpu_started)
+                self.cpu_per_row = (time.thread_time() - cpu_started) / max(written, 1)
 
     def insert(self) -> Any:
         """INSERT that skips a row already there: a retry after a lost acknowledgement is
