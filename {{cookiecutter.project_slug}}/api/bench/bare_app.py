@@ -9,17 +9,14 @@ prediction log.
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
-from {{ cookiecutter.package_name }} import InputRecord, load_model, make_prediction
+from {{ cookiecutter.package_name }} import load_model, make_prediction
+
+from app.schemas import PredictionRequest
 
 load_model()
 app = FastAPI()
-
-
-class Records(BaseModel):
-    records: list[InputRecord] = Field(min_length=1)
 
 
 @app.post("/echo")
@@ -29,6 +26,6 @@ async def echo(body: dict[str, Any]) -> dict[str, int]:
 
 @app.post("/predict")
 async def predict(request: Request) -> Response:
-    result = make_prediction(Records.model_validate_json(await request.body()).records)
+    result = make_prediction(PredictionRequest.model_validate_json(await request.body()).records)
     answer = {"labels": result.labels, "probabilities": result.probabilities}
     return Response(to_json(answer), media_type="application/json")

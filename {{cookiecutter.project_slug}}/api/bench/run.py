@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
@@ -205,9 +206,13 @@ def log_backlog(port: int) -> tuple[float, float]:
         text = connection.getresponse().read().decode()
     finally:
         connection.close()
-    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
-    waiting = float(samples["prediction_log_rows_pending"])
-    return waiting, float(samples.get('prediction_log_rows_total{outcome="dropped_overflow"}', 0))
+    values = {
+        (sample.name, sample.labels.get("outcome")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    waiting = values[("prediction_log_rows_pending", None)]
+    return waiting, values.get(("prediction_log_rows_total", "dropped_overflow"), 0.0)
 
 
 def batch_requests(port: int, body: bytes) -> tuple[float, str]:
