@@ -51,8 +51,10 @@ def system_program(name: str, package: str | None = None) -> bool:
     return False
 
 
-def api_gates(project: Path, model_wheel: Path, *pytest_arguments: str) -> str:
-    """The API's own `tox -e lint,typecheck,test_app` against a model wheel; its pytest report.
+def api_gates(project: Path, model_wheel: Path, tests: str = "test_app") -> str:
+    """The API's own `tox -e lint,typecheck,<tests>` against a model wheel (test_app, or
+    test_app_all with the heavy tier); its pytest report. Its tests never touch the project's
+    own prediction log.
 
     With Chromium here, its browser test must run and pass; without, it must say why it skipped.
     """
@@ -60,9 +62,9 @@ def api_gates(project: Path, model_wheel: Path, *pytest_arguments: str) -> str:
     environment = clean_environment(MODEL_WHEEL=str(model_wheel))
     if browser:
         environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
-    command = [sys.executable, "-m", "tox", "-e", "lint,typecheck,test_app", "--", "-rA"]
-    command += pytest_arguments
+    command = [sys.executable, "-m", "tox", "-e", f"lint,typecheck,{tests}", "--", "-rA"]
     report = run(command, cwd=project / "api", env=environment).stdout
+    assert not (project / "api" / "data").exists(), "a test wrote to the developer's log"
     assert "PASSED tests/test_server.py::test_real_server_answers" in report
     if browser:
         assert "PASSED tests/test_server.py::test_browser_fills_the_form" in report

@@ -3,12 +3,13 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 MIN_API_KEY_LENGTH = 16
 API_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = API_ROOT / "data" / "prediction_log.sqlite3"
+DEFAULT_SPOOL = API_ROOT / "data" / "spool"
 # The commit a deploy ships: CI writes this file before uploading (railway up), never to git.
 COMMIT_FILE = Path(__file__).with_name("COMMIT")
 
@@ -50,7 +51,12 @@ class Settings(BaseSettings):
     prediction_log_max_pending: int = Field(
         default=100_000,
         gt=0,
-        description="Rows kept in memory while the database is slow or away; more are dropped.",
+        description="Rows that may wait for the database; beyond them, predictions get 503.",
+    )
+    prediction_log_spool_dir: Path = Field(
+        default=DEFAULT_SPOOL,
+        description="Where each worker keeps its rows until they are written: kept through a "
+        "crash on this disk (a volume, in a container).",
     )
     prediction_log_retention_days: int | None = Field(
         default=None, gt=0, description="Rows older than this are deleted; unset keeps them all."
@@ -73,6 +79,16 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url.removeprefix(prefix)
         return url
 
+    @model_validator(mode="after")
+    def room_for_a_request(self) -> "Settings":
+        if self.prediction_log_max_pending < self.max_batch_size:
+            raise ValueError(
+                f"PREDICTION_LOG_MAX_PENDING ({self.prediction_log_max_pending}) must be at least "
+                f"MAX_BATCH_SIZE ({self.max_batch_size}), or the largest request could never be "
+                "logged"
+            )
+        return self
+
     @field_validator("api_key")
     @classmethod
     def refuse_weak_keys(cls, key: SecretStr | None) -> SecretStr | None:
@@ -87,7 +103,7 @@ def settings_from_environment() -> Settings:
         return Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(map(str, item['loc'])).upper()}: {item['msg']}"
+            ": ".join(filter(None, (".".join(map(str, item["loc"])).upper(), item["msg"])))
             for item in error.errors(include_input=False, include_url=False)
         )
         raise SystemExit(f"invalid settings: {problems}") from None

@@ -44,14 +44,14 @@ class Metrics:
         self.model_info.labels(model_version).set(1)
         self.log_rows = Counter(
             "prediction_log_rows",
-            "Rows of the prediction log: written, or dropped (overflow: beyond "
-            "PREDICTION_LOG_MAX_PENDING; rejected: refused by the database).",
+            "Rows of the prediction log: written; recovered from a stopped worker's spool; "
+            "dropped_rejected: refused by the database.",
             ["outcome"],
             registry=self.registry,
         )
         self.log_pending = Gauge(
             "prediction_log_rows_pending",
-            "Rows of the prediction log waiting in memory to be written.",
+            "Rows of the prediction log waiting (in the spool) to be written.",
             registry=self.registry,
             multiprocess_mode="livesum",  # all live workers' queues together
         )

@@ -46,9 +46,8 @@ BARE = ("bench.bare_app:app", "/echo")
 MODEL_ONLY = "/predict"  # on the bare app: the model behind the least a route can do
 BATCH = 10_000
 # Bursts of 10k-record requests sent back to back, averaged: the garbage collector's pauses fall on
-# some of them, so the best one would flatter whichever run was lucky. With its warm-up, a burst is
-# 50,000 rows: what the prediction log takes without writing at full speed (half its default
-# bound). Each burst starts from an empty queue.
+# some of them, so the best one would flatter whichever run was lucky. Each burst starts from an
+# empty prediction log queue.
 BATCH_BURSTS, BATCH_WARMUP, BATCH_REPEAT = 3, 1, 4
 
 
@@ -198,8 +197,8 @@ def rows_per_second(samples: list[float]) -> float:
     return BATCH * len(samples) / sum(samples)
 
 
-def log_backlog(port: int) -> tuple[float, float]:
-    """The prediction log's rows waiting, and rows dropped for a full queue, from /metrics."""
+def log_backlog(port: int) -> float:
+    """The prediction log's rows waiting, from /metrics."""
     connection = http.client.HTTPConnection("127.0.0.1", port)
     try:
         connection.request("GET", "/metrics")
@@ -211,8 +210,7 @@ def log_backlog(port: int) -> tuple[float, float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-    waiting = values[("prediction_log_rows_pending", None)]
-    return waiting, values.get(("prediction_log_rows_total", "dropped_overflow"), 0.0)
+    return values[("prediction_log_rows_pending", None)]
 
 
 def batch_requests(port: int, body: bytes) -> tuple[float, str]:
@@ -224,9 +222,7 @@ def batch_requests(port: int, body: bytes) -> tuple[float, str]:
         caught_up(port)  # from an empty queue (the throughput runs may leave rows waiting)
         started = time.perf_counter()
         samples += sequential(port, PREDICT[1], body, BATCH_REPEAT, BATCH_WARMUP)
-        waiting, dropped = log_backlog(port)
-        if dropped:
-            raise RuntimeError(f"the prediction log dropped {dropped:,.0f} rows: a full queue")
+        waiting = log_backlog(port)
         took = caught_up(port)
         logged = BATCH * (BATCH_WARMUP + BATCH_REPEAT) / (time.perf_counter() - started)
     return rows_per_second(samples), (
@@ -238,7 +234,7 @@ def caught_up(port: int) -> float:
     """Seconds until the prediction log has no row waiting (to half a second: a scrape of /metrics
     measures drift, work enough to make the worker busy if it came more often)."""
     started = time.perf_counter()
-    while log_backlog(port)[0]:
+    while log_backlog(port):
         if time.perf_counter() - started > 120:
             raise RuntimeError("the prediction log still had rows to write after 2 minutes")
         time.sleep(0.5)
@@ -251,20 +247,25 @@ def resident_mb(pid: int) -> float:
     return int(line.split()[1]) / 1024
 
 
-def log_writer_rate(url: str, rows: int = 50_000) -> float:
+def log_writer_rate(url: str, spool: Path, rows: int = 50_000) -> float:
     """Rows a second the prediction log's writer stores, with the process to itself: the most one
-    worker can log. Beyond it, rows wait in memory (up to PREDICTION_LOG_MAX_PENDING), then are
-    dropped and counted. While the worker is busy, the writer holds back to a tenth of a CPU
-    (app.prediction_log.WRITER_SHARE)."""
+    worker can log. Beyond it, rows wait in the spool, up to PREDICTION_LOG_MAX_PENDING; then
+    predictions get 503 until there is room."""
     migrate(url)
     engine = make_engine(url)
-    settings = Settings(_env_file=None, database_url=url, personal_data_key=SecretStr("k" * 32))
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        personal_data_key=SecretStr("k" * 32),
+        prediction_log_spool_dir=spool,
+    )
     log = PredictionLog(engine, settings, Metrics("bench"))
     records = [InputRecord.model_validate(EXAMPLE_RECORD)] * 1000
     result = make_prediction(records)
+    labels = [str(label) for label in result.labels]
+    probabilities = [scores or {} for scores in result.probabilities]
     for request in range(rows // len(records)):  # queued first: only the writing is timed
-        labels, probabilities = result.labels, result.probabilities
-        log.record(f"bench-{request}", result.model_version, records, labels, probabilities, 1.0)
+        log.append(f"bench-{request}", result.model_version, records, labels, probabilities, 1.0)
     started = time.perf_counter()
     log.start()
     if not log.flush(timeout=600):
@@ -299,7 +300,10 @@ def main() -> None:
 
     results: dict[str, Any] = {}
     folder = tempfile.TemporaryDirectory(prefix="bench-")
-    sqlite = {"DATABASE_URL": f"sqlite:///{folder.name}/prediction_log.sqlite3"}
+    sqlite = {
+        "DATABASE_URL": f"sqlite:///{folder.name}/prediction_log.sqlite3",
+        "PREDICTION_LOG_SPOOL_DIR": f"{folder.name}/spool",
+    }
     for name, (app, path), body in (("predict", PREDICT, one), ("bare", BARE, one)):
         with uvicorn(app, workers=1, **sqlite) as (port, process):
             results[name] = percentiles(sequential(port, path, body, arguments.requests))
@@ -317,7 +321,7 @@ def main() -> None:
             results[f"{name} 2 workers"] = throughput(port, path, body, arguments.seconds)
     logs = {"log off": {**sqlite, "PREDICTION_LOG": "false"}}
     if postgres := os.environ.get("BENCH_POSTGRES_URL"):
-        logs["log on PostgreSQL"] = {"DATABASE_URL": postgres}
+        logs["log on PostgreSQL"] = {**sqlite, "DATABASE_URL": postgres}
         subprocess.run(
             [sys.executable, "-m", "app.migrate"],
             cwd=API_ROOT,
@@ -334,7 +338,7 @@ def main() -> None:
     if postgres:
         writer["PostgreSQL"] = postgres
     for database, url in writer.items():
-        results[f"writer {database}"] = log_writer_rate(url)
+        results[f"writer {database}"] = log_writer_rate(url, Path(folder.name) / database)
     folder.cleanup()
 
     rows += [

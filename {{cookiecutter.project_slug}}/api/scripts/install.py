@@ -8,11 +8,12 @@ the model package's, exact versions with their hashes (tox -e lock). Then it che
 package's declared dependencies are met by the lock.
 
     MODEL_INDEX_URL=https://<token>@<private-index>/<account>/ python scripts/install.py
-    MODEL_WHEEL=../model-package/dist/<wheel> python scripts/install.py   # a local build instead
+    MODEL_WHEEL=../model-package/dist python scripts/install.py   # a local build instead
 """
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -79,6 +80,21 @@ def run_isolated(arguments: list[str]) -> int:
     return subprocess.run([*command, *arguments], env=environment, check=False).returncode
 
 
+def local_wheel(path: Path, name: str, version: str) -> str:
+    """MODEL_WHEEL's wheel: the file itself, or in a folder of builds (model-package/dist) the
+    wheel of `name` at `version`, so that no command names a file that a version bump renames."""
+    if not path.is_dir():
+        return str(path)
+    stem = re.sub(r"[-_.]+", "_", name).lower()
+    found = sorted(path.glob(f"{stem}-{version}-*.whl"))
+    if not found:
+        fail(
+            f"no wheel of {name} {version} in {path}: build it first "
+            "(in model-package/: tox -e build)"
+        )
+    return str(found[-1])
+
+
 def fail(message: str) -> NoReturn:
     print(f"install.py: {message}", file=sys.stderr)
     sys.exit(2)
@@ -90,7 +106,7 @@ def main() -> None:
     index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
     if wheel:
         # A rebuilt wheel keeps its version: replace what an earlier build installed.
-        source = [reinstall(), wheel]
+        source = [reinstall(), local_wheel(Path(wheel), name, version)]
     elif index_url:
         source = ["--index-url", index_url, f"{name}=={version}"]
     else:

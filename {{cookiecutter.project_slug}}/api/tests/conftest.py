@@ -34,15 +34,28 @@ REQUIRED: list[str] = InputRecord.model_json_schema().get("required", [])
 
 @pytest.fixture(scope="session", autouse=True)
 def prediction_log_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The tests' prediction log: a SQLite file of their own, for in-process apps and servers."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('database') / 'prediction_log.sqlite3'}"
-    before = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
+    """The tests' prediction log: a SQLite file and a spool of their own, for in-process apps and
+    servers, session fixtures included (they start before spool_dir below)."""
+    folder = tmp_path_factory.mktemp("database")
+    url = f"sqlite:///{folder / 'prediction_log.sqlite3'}"
+    ours = {"DATABASE_URL": url, "PREDICTION_LOG_SPOOL_DIR": str(folder / "spool")}
+    before = {name: os.environ.get(name) for name in ours}
+    os.environ.update(ours)
     yield url
-    if before is None:
-        os.environ.pop("DATABASE_URL")
-    else:
-        os.environ["DATABASE_URL"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own prediction log spool, for the apps and servers it starts: rows a test
+    leaves there are never recovered into another test's database."""
+    folder = tmp_path / "spool"
+    monkeypatch.setenv("PREDICTION_LOG_SPOOL_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
@@ -124,6 +137,7 @@ def uvicorn_process(
         },
         stdout=output,
         stderr=output,
+        start_new_session=True,  # a process group of its own, for a test that kills it whole
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,6 @@ import pytest
 from conftest import API_ROOT, FIELDS, ClientFactory, Postgres, Record, nullable
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic_core import to_json
 from sqlalchemy import create_engine, insert, select, text
 
 from {{ cookiecutter.package_name }} import (
@@ -24,13 +22,12 @@ from {{ cookiecutter.package_name }} import (
     model_features,
 )
 
-from app import prediction_log
-from app.api.routes import feedback as feedback_route
+from app import outcomes
 from app.config import Settings
 from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
 from app.main import create_app
 from app.metrics import Metrics
-from app.prediction_log import INSERT_ROWS, Pending, PredictionLog
+from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError, PredictionLog, writer
 
 
 def writer_of(client: TestClient) -> PredictionLog:
@@ -50,13 +47,13 @@ def rows(url: str) -> list[dict[str, Any]]:
 def test_every_record_is_logged(
     make_client: ClientFactory, example: Record, database_url: str
 ) -> None:
-    """More records than one INSERT, so the request is queued in pieces: each row is still its
+    """More records than one batch, so the request is queued in pieces: each row is still its
     own record's (records differ by an optional field left out, when the schema has one)."""
     client = make_client(database_url=database_url)
     optional = [name for name in FIELDS if nullable(name) and name not in PERSONAL_FIELDS]
     records = [
         {**example, optional[0]: None} if optional and index % 3 == 0 else example
-        for index in range(INSERT_ROWS + 2)
+        for index in range(writer.BATCH_ROWS + 2)
     ]
     response = client.post(
         "/api/v1/predict", json={"records": records}, headers={"X-Request-ID": "log-test"}
@@ -200,44 +197,39 @@ def test_the_migrations_match_the_tables(database_url: str) -> None:
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
 
 
-def test_a_refused_row_is_logged_and_the_writer_goes_on(database_url: str, example: Record) -> None:
-    settings = Settings(_env_file=None, database_url=database_url)
+def test_a_refused_row_is_logged_and_the_writer_goes_on(
+    database_url: str, example: Record, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None, database_url=database_url, prediction_log_spool_dir=tmp_path / "spool"
+    )
     engine = make_engine(settings.database_url)
     migrate(settings.database_url)
     metrics = Metrics("test")
     log = PredictionLog(engine, settings, metrics)
-    inputs = InputRecord.model_validate(example).model_dump(mode="json")
+    record = InputRecord.model_validate(example)
     probabilities = {name: 1 / len(CLASSES) for name in CLASSES}
 
-    def pending(ids: list[str], version: str = "test", values: dict[str, Any] = inputs) -> Pending:
-        return Pending(
-            ids,
-            "r",
-            datetime.now(UTC),
-            version,
-            to_json([values] * len(ids)),
-            [CLASSES[0]] * len(ids),
-            [probabilities] * len(ids),
-            1.0,
-        )
+    def append(request_id: str, version: str = "test", value: InputRecord = record) -> str:
+        answer = ([value], [CLASSES[0]], [probabilities])
+        (prediction_id,) = log.append(request_id, version, *answer, 1)
+        return prediction_id
 
+    fresh = [append("fresh-1")]
     if engine.dialect.name == "postgresql":  # a value longer than its column: refused
-        bad = pending(["bad"], version="v" * 65)
+        append("bad", version="v" * 65)
     else:  # SQLite takes any length: values that cannot even be turned into a row
-        bad = pending(["bad"], values={})
+        nothing: dict[str, Any] = {}
+        append("bad", value=InputRecord.model_construct(**nothing))
+    fresh.append(append("fresh-2"))
     log.start()
-    with log.condition:
-        for item in (pending(["fresh-1"]), bad, pending(["fresh-2"])):
-            log.queue.append(item)
-            log.pending_rows += len(item.ids)
-            log.queued += len(item.ids)
-        log.condition.notify()
     assert log.flush(10)
     log.stop()
-    assert sorted(row["id"] for row in rows(database_url)) == ["fresh-1", "fresh-2"]
+    assert sorted(row["id"] for row in rows(database_url)) == sorted(fresh)
     counted = metrics.registry.get_sample_value
     assert counted("prediction_log_rows_total", {"outcome": "dropped_rejected"}) == 1
     assert counted("prediction_log_rows_total", {"outcome": "written"}) == 2
+    assert list((tmp_path / "spool").iterdir()) == []  # nothing left to recover
     engine.dispose()
 
 
@@ -245,46 +237,9 @@ def bare_log(tmp_path: Path, **settings: Any) -> PredictionLog:
     """A prediction log on a fresh SQLite file, its writer not started."""
     url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
     migrate(url)
-    config = Settings(_env_file=None, database_url=url, **settings)
+    spool = tmp_path / "spool"
+    config = Settings(_env_file=None, database_url=url, prediction_log_spool_dir=spool, **settings)
     return PredictionLog(make_engine(url), config, Metrics("test"))
-
-
-def test_the_writer_holds_back_only_while_the_worker_is_busy(tmp_path: Path) -> None:
-    log = bare_log(tmp_path, prediction_log_max_pending=100, max_batch_size=10)
-    assert log.hold_back_below == 50  # half the bound, which leaves room for a whole request
-
-    def busy(others: float) -> bool:
-        """Whether the writer holds back after the rest of the worker used `others` CPU
-        seconds in one second (the writer itself, 0.3)."""
-        log.clocks = lambda: (1.0, others + 0.3, 0.3)  # type: ignore[method-assign]
-        return log.busy((0.0, 0.0, 0.0))
-
-    assert busy(0.6)
-    assert not busy(0.2)  # the worker has CPU to spare: write at full speed
-    log.pending_rows = 50
-    assert not busy(0.6)  # half the bound waits: holding back could end in an overflow
-    log.pending_rows = 0
-    log.flushing = 1
-    assert not busy(0.6)  # a flush (an outcome looked up, say) waits for the writer
-    log.flushing = 0
-    log.stopping = True
-    assert not busy(0.6)  # a shutdown waits for the writer
-    assert bare_log(tmp_path, prediction_log_max_pending=15, max_batch_size=10).hold_back_below == 5
-
-
-def test_a_flush_ends_the_writers_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prediction_log, "MAX_PAUSE_SECONDS", 600)
-    log = bare_log(tmp_path)
-    log.wake.set()  # cleared when the pause begins
-    pausing = threading.Thread(target=log.pause_for_serving, args=(60,), daemon=True)  # 540 s
-    pausing.start()
-    deadline = time.monotonic() + 10
-    while log.wake.is_set() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert pausing.is_alive()
-    assert log.flush(10)
-    pausing.join(10)
-    assert not pausing.is_alive()
 
 
 def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Record) -> None:
@@ -304,7 +259,7 @@ def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Reco
     log.start()  # after the writer decided to end: another one
     assert log.thread is not first
     assert log.thread.is_alive()
-    log.record("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
+    log.append("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
     assert log.flush(10)
     written = {"outcome": "written"}
     assert log.metrics.registry.get_sample_value("prediction_log_rows_total", written) == 1
@@ -314,14 +269,14 @@ def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Reco
 def test_an_outcome_for_a_prediction_not_logged_yet_is_asked_again(
     make_client: ClientFactory, example: Record, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(feedback_route, "LOOKUP_SECONDS", 0.2)
+    monkeypatch.setattr(outcomes, "LOOKUP_SECONDS", 0.2)
     client = make_client()
     writer_of(client).stop()  # rows wait in the queue
     answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
     sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
     refused = client.post("/api/v1/feedback", json=sent)
     assert refused.status_code == 503
-    assert refused.headers["Retry-After"] == str(feedback_route.RETRY_AFTER_SECONDS)
+    assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert "send the outcome again" in refused.json()["detail"]
     writer_of(client).start()
     assert client.post("/api/v1/feedback", json=sent).status_code == 201
@@ -364,3 +319,114 @@ def test_the_log_can_be_turned_off(
     assert rows(url) == []
     sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
     assert client.post("/api/v1/feedback", json=sent).status_code == 404
+
+
+KILLED_WORKER = """
+import os, signal, sys
+from pathlib import Path
+from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
+from app.config import Settings
+from app.db import make_engine
+from app.metrics import Metrics
+from app.prediction_log import PredictionLog
+
+url, spool = sys.argv[1], Path(sys.argv[2])
+settings = Settings(_env_file=None, database_url=url, prediction_log_spool_dir=spool)
+log = PredictionLog(make_engine(url), settings, Metrics("test"))
+records = [InputRecord.model_validate(EXAMPLE_RECORD)] * 3
+result = make_prediction(records)
+for request in range(int(sys.argv[3])):  # answered, the writer never started: all in the spool
+    ids = log.append(f"r{request}", "test", records, result.labels, result.probabilities, 1.0)
+    print(*ids, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_workers_rows_are_written_by_the_next_one(tmp_path: Path) -> None:
+    """A worker killed with rows not yet written (SIGKILL: no shutdown at all) leaves them in its
+    spool file; the next prediction log to start on that folder writes them, once."""
+    log = bare_log(tmp_path)
+    url = str(log.engine.url)
+    spool = tmp_path / "spool"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER, url, str(spool), "40"],
+        cwd=API_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr
+    answered = killed.stdout.split()
+    assert len(answered) == 120
+    assert rows(url) == []
+    log.start()
+    assert log.flush(30)
+    log.stop()
+    assert sorted(row["id"] for row in rows(url)) == sorted(answered)
+    assert log.metrics.registry.get_sample_value(
+        "prediction_log_rows_total", {"outcome": "recovered"}
+    ) == len(answered)
+    assert list(spool.iterdir()) == []  # written: nothing left to recover
+    again = bare_log(tmp_path)  # another start finds nothing to do
+    again.start()
+    again.stop()
+    assert len(rows(url)) == len(answered)
+
+
+def test_a_live_workers_spool_is_left_to_it(tmp_path: Path, example: Record) -> None:
+    """Two logs on one folder, as two workers: neither takes the other's rows."""
+    first, second = bare_log(tmp_path), bare_log(tmp_path)
+    record = InputRecord.model_validate(example)
+    first.append("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
+    second.start()
+    assert second.flush(10)
+    assert second.queued == 0
+    second.stop()
+    assert rows(str(first.engine.url)) == []
+    first.start()
+    assert first.flush(10)
+    first.stop()
+    assert len(rows(str(first.engine.url))) == 1
+
+
+def test_a_full_log_holds_the_request_then_refuses_it(
+    make_client: ClientFactory, example: Record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With PREDICTION_LOG_MAX_PENDING rows waiting, a prediction is not answered: it waits for
+    room, then gets 503 with Retry-After, and is answered again once the rows are written."""
+    monkeypatch.setattr(writer, "ROOM_WAIT_SECONDS", 0.3)
+    client = make_client(prediction_log_max_pending=3, max_batch_size=3)
+    writer_of(client).stop()  # the database falls behind: nothing is written
+    body = {"records": [example, example]}
+    first = client.post("/api/v1/predict", json=body)
+    assert first.status_code == 200
+    started = time.monotonic()
+    refused = client.post("/api/v1/predict", json=body)
+    assert time.monotonic() - started >= 0.3
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert "PREDICTION_LOG_MAX_PENDING=3" in refused.json()["detail"]
+    with pytest.raises(LogFullError):
+        writer_of(client).append("r", "v", [InputRecord.model_validate(example)] * 2, [], [], 1)
+    writer_of(client).start()
+    assert client.post("/api/v1/predict", json=body).status_code == 200
+    assert writer_of(client).flush(10)
+    answered = {answer["prediction_id"] for answer in first.json()["predictions"]}
+    assert answered <= {row["id"] for row in rows(Settings().database_url)}
+
+
+def test_a_spool_that_cannot_be_written_refuses_the_prediction(
+    make_client: ClientFactory, example: Record, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the spool's folder should be")
+    client = make_client(prediction_log_spool_dir=blocked / "spool")
+    refused = client.post("/api/v1/predict", json={"records": [example]})
+    assert refused.status_code == 503
+    assert "its spool cannot be written" in refused.json()["detail"]
+    assert str(tmp_path) not in refused.text
+
+
+def test_the_request_bound_leaves_room_for_the_largest_request() -> None:
+    with pytest.raises(ValueError, match=r"PREDICTION_LOG_MAX_PENDING .* must be at least"):
+        Settings(_env_file=None, prediction_log_max_pending=10, max_batch_size=20)

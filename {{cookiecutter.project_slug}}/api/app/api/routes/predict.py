@@ -6,6 +6,7 @@ from pydantic_core import to_json
 
 from app import __version__
 from app.api.deps import PREDICTION_REQUEST_BODY, PredictionRequestDep, Services
+from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError
 from app.schemas import ErrorResponse, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
@@ -43,26 +44,28 @@ async def predict(body: PredictionRequestDep, request: Request) -> Response:
     started = time.perf_counter()
     result = await predictor.predict(body.records)
     latency_ms = (time.perf_counter() - started) * 1000
-    scored = [
-        (label, probabilities)
-        for label, probabilities in zip(result.labels, result.probabilities, strict=True)
-        if label is not None and probabilities is not None
-    ]
-    if len(scored) != len(body.records):  # the records passed the very same schema there
+    labels = [label for label in result.labels if label is not None]
+    probabilities = [answer for answer in result.probabilities if answer is not None]
+    if len(labels) != len(body.records) or len(probabilities) != len(body.records):
+        # the records passed the very same schema there
         raise RuntimeError("the model package refused a record that the API had validated")
-    services.metrics.count_predictions(result.labels)
-    ids = services.prediction_log.record(
-        request_id,
-        result.model_version,
-        body.records,
-        result.labels,
-        result.probabilities,
-        latency_ms,
-    )
+    try:
+        ids = await services.prediction_log.record(
+            request_id, result.model_version, body.records, labels, probabilities, latency_ms
+        )
+    except (LogFullError, OSError) as error:  # never answer a prediction whose row could be lost
+        logger.error("Prediction not answered, its rows could not be kept: {}", error)
+        reason = str(error) if isinstance(error, LogFullError) else "its spool cannot be written"
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the prediction log cannot keep this prediction ({reason}); retry",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
+    services.metrics.count_predictions(labels)
     answer: PredictionResponse = {
         "predictions": [
-            {"prediction_id": record_id, "label": label, "probabilities": probabilities}
-            for record_id, (label, probabilities) in zip(ids, scored, strict=True)
+            {"prediction_id": record_id, "label": label, "probabilities": scores}
+            for record_id, label, scores in zip(ids, labels, probabilities, strict=True)
         ],
         "model_version": result.model_version,
         "api_version": __version__,

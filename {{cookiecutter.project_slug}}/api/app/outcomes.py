@@ -1,0 +1,123 @@
+"""Outcomes: what really happened to a prediction, the ground truth that live quality needs.
+
+An outcome is recorded once: sending the same one again is harmless, a different one is a
+conflict. A fresh prediction's row may still wait in a worker's queue (the prediction log writes
+off the request path), so a fresh id that is not in the database yet is looked up again for
+LOOKUP_SECONDS, then NotLoggedYetError asks the client to send it again later. Every outcome
+acknowledged is committed first.
+"""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from app.db import feedback, predictions
+from app.prediction_log import PredictionLog, issued_at
+from app.schemas import FeedbackRequest, FeedbackResponse
+
+LOOKUP_SECONDS = 2.0  # how long a fresh id not yet in the database is looked for
+FRESH_SECONDS = 60  # an id this recent may still wait in a queue
+
+
+class UnknownPredictionError(Exception):
+    pass
+
+
+class NotLoggedYetError(Exception):
+    pass
+
+
+class ConflictingOutcomeError(Exception):
+    pass
+
+
+def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | tuple[str, str] | None:
+    """The recorded outcome; else (predicted label, model version); else None (unknown id)."""
+    query = (
+        select(predictions.c.label, predictions.c.model_version, feedback)
+        .outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
+        .where(predictions.c.id == prediction_id)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return None
+    predicted, version, _, outcome, note, recorded_at = row
+    if outcome is None:
+        return predicted, version
+    return FeedbackResponse(
+        prediction_id=prediction_id,
+        label=outcome,
+        predicted_label=predicted,
+        model_version=version,
+        note=note,
+        recorded_at=recorded_at,
+    )
+
+
+def save(engine: Engine, body: FeedbackRequest, recorded_at: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(feedback).values(
+                prediction_id=body.prediction_id,
+                label=body.label,
+                note=body.note,
+                created_at=recorded_at,
+            )
+        )
+
+
+async def find_prediction(
+    engine: Engine, log: PredictionLog, prediction_id: str
+) -> FeedbackResponse | tuple[str, str]:
+    """lookup(), waiting for a fresh prediction's row; raises UnknownPredictionError or
+    NotLoggedYetError."""
+    found = await run_in_threadpool(lookup, engine, prediction_id)
+    issued = issued_at(prediction_id)
+    fresh = issued is not None and time.time() - issued < FRESH_SECONDS
+    if found is None and fresh and log.enabled:
+        await run_in_threadpool(log.flush, LOOKUP_SECONDS)  # this worker's queue
+        deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
+        while found is None and asyncio.get_running_loop().time() < deadline:
+            found = await run_in_threadpool(lookup, engine, prediction_id)
+            if found is None:
+                await asyncio.sleep(0.1)  # another worker's queue may still hold it
+        if found is None:
+            raise NotLoggedYetError(prediction_id)
+    if found is None:
+        raise UnknownPredictionError(prediction_id)
+    return found
+
+
+async def record_outcome(
+    engine: Engine, log: PredictionLog, body: FeedbackRequest
+) -> tuple[FeedbackResponse, bool]:
+    """The outcome as recorded, and whether it is new; raises UnknownPredictionError,
+    NotLoggedYetError or ConflictingOutcomeError."""
+    found = await find_prediction(engine, log, body.prediction_id)
+    if isinstance(found, tuple):
+        recorded_at = datetime.now(UTC)
+        try:
+            await run_in_threadpool(save, engine, body, recorded_at)
+        except IntegrityError:  # sent twice at once (the other won), or purged meanwhile
+            found = await find_prediction(engine, log, body.prediction_id)
+        else:
+            predicted, version = found
+            recorded = FeedbackResponse(
+                prediction_id=body.prediction_id,
+                label=body.label,
+                predicted_label=predicted,
+                model_version=version,
+                note=body.note,
+                recorded_at=recorded_at,
+            )
+            return recorded, True
+    if not isinstance(found, FeedbackResponse):  # purged between the insert and the lookup
+        raise UnknownPredictionError(body.prediction_id)
+    if found.label != body.label:
+        raise ConflictingOutcomeError(found.label)
+    return found, False
