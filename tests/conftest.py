@@ -1,6 +1,7 @@
 """Shared helpers for the template's tests."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,10 +100,45 @@ def baked_project(cookies_session) -> Path:
     return Path(result.project_path)
 
 
+def readme_commands(readme: Path) -> list[str]:
+    """The commands of a README's console blocks, exactly as written (a trailing comment after
+    two spaces dropped)."""
+    blocks = re.findall(r"```console\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    lines = [line.strip() for block in blocks for line in block.splitlines()]
+    return [re.sub(r"\s{2,}#.*$", "", line) for line in lines if line]
+
+
+def readme_environment(**extra: str) -> dict[str, str]:
+    """What a person's shell has that a test's may lack: a git identity; the browser required
+    where Chromium is installed."""
+    environment = clean_environment(
+        GIT_AUTHOR_NAME="Test",
+        GIT_AUTHOR_EMAIL="test@example.com",
+        GIT_COMMITTER_NAME="Test",
+        GIT_COMMITTER_EMAIL="test@example.com",
+        **extra,
+    )
+    if shutil.which("chromium"):
+        environment["REQUIRE_BROWSER"] = "1"
+    return environment
+
+
 @pytest.fixture(scope="session")
-def model_wheel(baked_project: Path) -> Path:
-    """The model package's wheel: trained (tox -e train), then built by its own `tox -e build`."""
-    package_dir = baked_project / "model-package"
-    run([sys.executable, "-m", "tox", "-e", "train,build"], cwd=package_dir)
-    (wheel,) = (package_dir / "dist").glob("*.whl")
+def quick_start(baked_project: Path) -> str:
+    """The generated README's quick start, run as written at the project's root (all but its
+    last command, `tox -e serve`, which test_readme.py runs): every gate of both parts, the API
+    against the wheel the model's gates built. Their output."""
+    commands = readme_commands(baked_project / "README.md")
+    assert commands[-1] == "tox -e serve", commands
+    outputs = [
+        run(["bash", "-c", command], cwd=baked_project, env=readme_environment()).stdout
+        for command in commands[:-1]
+    ]
+    return "\n".join(outputs)
+
+
+@pytest.fixture(scope="session")
+def model_wheel(baked_project: Path, quick_start: str) -> Path:
+    """The model package's wheel, as the quick start's `tox -e check` built it."""
+    (wheel,) = (baked_project / "model-package" / "dist").glob("*.whl")
     return wheel

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 API_ROOT = Path(__file__).resolve().parents[1]
-ID_LENGTH = 160  # a request id (at most 128 characters, middleware.py) plus the record's index
+ID_LENGTH = 160  # holds a request id (middleware.py) and a prediction id (prediction_log/ids.py)
 LABEL_LENGTH = 200
 
 metadata = MetaData()

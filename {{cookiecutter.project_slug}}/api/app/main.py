@@ -16,10 +16,10 @@ from starlette.exceptions import HTTPException
 
 from app import __version__
 from app.api.deps import Services, require_api_key
-from app.api.routes import feedback, health, model, monitoring, predict, ui
+from app.api.routes import feedback, health, model, monitoring, pages, predict
 from app.config import Settings, settings_from_environment
 from app.db import check_schema, make_engine, migrate
-from app.log import setup_logging
+from app.logging_setup import setup_logging
 from app.metrics import Metrics
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.monitoring import QualityCollector
@@ -140,8 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback.router, dependencies=protected)
     app.include_router(monitoring.router, dependencies=protected)
     app.include_router(model.router, dependencies=protected)
-    app.include_router(ui.router)
-    app.include_router(monitoring.page)
+    app.include_router(pages.router)
     return app
 
 

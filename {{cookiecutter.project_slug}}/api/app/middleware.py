@@ -14,7 +14,8 @@ from .schemas import ErrorResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is echoed into logs and headers: accept only short, plain tokens.
-VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_REQUEST_ID_LENGTH = 128
+VALID_REQUEST_ID = re.compile("[A-Za-z0-9._:-]{1," + str(MAX_REQUEST_ID_LENGTH) + "}")
 
 
 async def send_error(send: Send, status: int, detail: str, request_id: str) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
+    PROBABILITY_FLOOR,
     DriftReport,
     ModelMetadata,
     drift_report,
@@ -39,7 +40,6 @@ MINIMUM_DRIFT_ROWS = 100
 # and a /metrics scrape (which measures it) stays cheap however busy the day was.
 DRIFT_MAX_ROWS = 10_000
 GAUGE_HOURS = 24
-PROBABILITY_FLOOR = 1e-6  # as the model package's holdout metrics: float32 noise below it
 Z_95 = 1.959964
 
 

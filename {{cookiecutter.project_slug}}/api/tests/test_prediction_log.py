@@ -24,10 +24,12 @@ from {{ cookiecutter.package_name }} import (
 
 from app import outcomes
 from app.config import Settings
-from app.db import SchemaBehindError, feedback, make_engine, migrate, predictions
+from app.db import ID_LENGTH, SchemaBehindError, feedback, make_engine, migrate, predictions
 from app.main import create_app
 from app.metrics import Metrics
+from app.middleware import MAX_REQUEST_ID_LENGTH
 from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError, PredictionLog, writer
+from app.prediction_log.ids import new_ids
 
 
 def writer_of(client: TestClient) -> PredictionLog:
@@ -328,6 +330,7 @@ from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_pr
 from app.config import Settings
 from app.db import make_engine
 from app.metrics import Metrics
+from app.middleware import MAX_REQUEST_ID_LENGTH
 from app.prediction_log import PredictionLog
 
 url, spool = sys.argv[1], Path(sys.argv[2])
@@ -430,3 +433,10 @@ def test_a_spool_that_cannot_be_written_refuses_the_prediction(
 def test_the_request_bound_leaves_room_for_the_largest_request() -> None:
     with pytest.raises(ValueError, match=r"PREDICTION_LOG_MAX_PENDING .* must be at least"):
         Settings(_env_file=None, prediction_log_max_pending=10, max_batch_size=20)
+
+
+def test_the_id_columns_hold_every_id() -> None:
+    """A request id of the longest kind the middleware takes, and a prediction id of the largest
+    request, fit the log's id columns (PostgreSQL enforces their length; SQLite does not)."""
+    longest_prediction_id = new_ids(Settings().max_batch_size)[-1]
+    assert max(MAX_REQUEST_ID_LENGTH, len(longest_prediction_id)) <= ID_LENGTH

@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }} import make_prediction
 from {{ cookiecutter.package_name }}.batch.engines import run_dask, run_spark
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
 from {{ cookiecutter.package_name }}.data import load_dataset, to_records
-from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
 
 PER_RECORD_CHUNK = 10_000  # records per make_prediction call, as an API batch would send them
 # Run in a fresh interpreter: argv = input, output, workers; prints one JSON line.

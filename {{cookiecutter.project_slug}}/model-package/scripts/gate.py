@@ -224,7 +224,7 @@ def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[
     import numpy as np
 
     from {{ cookiecutter.package_name }}.config import config
-    from {{ cookiecutter.package_name }}.train_pipeline import holdout_metrics
+    from {{ cookiecutter.package_name }}.metrics import holdout_metrics
 
     classes = candidate["classes"]
     if sorted(published["classes"]) != sorted(classes):
@@ -251,8 +251,8 @@ def main() -> None:
 
     from {{ cookiecutter.package_name }} import __version__
     from {{ cookiecutter.package_name }}.config import config
-    from {{ cookiecutter.package_name }}.schemas import GateComparison, GateRecord
-    from {{ cookiecutter.package_name }}.train_pipeline import record_gate
+    from {{ cookiecutter.package_name }}.results import GateComparison, GateRecord
+    from {{ cookiecutter.package_name }}.stages import record_gate
 
     index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
     if not index_url:

@@ -21,6 +21,7 @@
     model.model_features(records) -> {feature: [values]}
         # the model's inputs for validated records (dicts): what a prediction log keeps for drift
     model.drift_report(features, predicted_labels) -> DriftReport
+    model.PROBABILITY_FLOOR  # probabilities are clipped to it in log loss: float32 noise below it
     model.PSI_THRESHOLDS     # (0.1, 0.25): below, stable; from the second, drift; between, moderate
         # population stability index of each feature and of the predicted classes, against the
         # profile of the training data stored in the metadata
@@ -36,8 +37,14 @@ from ._version import __version__
 from .drift import PSI_THRESHOLDS, drift_report, model_features
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
-from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
-from .schemas import (
+from .predict import (
+    CLASSES,
+    PROBABILITY_FLOOR,
+    ModelMismatchError,
+    load_model,
+    make_prediction,
+)
+from .results import (
     PERSONAL_FIELDS,
     DriftReport,
     HoldoutMetrics,
@@ -50,6 +57,7 @@ __all__ = [
     "CLASSES",
     "EXAMPLE_RECORD",
     "PERSONAL_FIELDS",
+    "PROBABILITY_FLOOR",
     "PSI_THRESHOLDS",
     "DriftReport",
     "HoldoutMetrics",

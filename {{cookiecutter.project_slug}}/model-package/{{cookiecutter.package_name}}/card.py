@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .config import CardConfig, Config
-from .schemas import LOWER_IS_BETTER, GateRecord, ModelMetadata
+from .results import LOWER_IS_BETTER, GateRecord, ModelMetadata
 
 if TYPE_CHECKING:
     import numpy.typing as npt

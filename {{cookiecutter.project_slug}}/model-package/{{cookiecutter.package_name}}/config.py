@@ -7,7 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .features import ENGINEERED_FEATURES
-from .schemas import INPUT_FIELDS, LOWER_IS_BETTER, HoldoutMetrics
+from .results import INPUT_FIELDS, LOWER_IS_BETTER, HoldoutMetrics
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
@@ -85,7 +85,7 @@ class SplitConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The estimator's name and parameters; pipeline.py checks both when it builds the model."""
+    """The estimator's name and parameters; estimators.py checks both when it builds the model."""
 
     estimator: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from .config import DataConfig
 from .input_schema import InputRecord
-from .record_base import expected_kind
-from .schemas import INPUT_FIELDS, RECORD_LIST
+from .results import INPUT_FIELDS, RECORD_LIST
+from .strict_record import expected_kind
 
 MAX_REPORTED_PROBLEMS = 5
 

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .columns import MISSING, model_inputs, to_columns
 from .config import Config, config
-from .predict import MISSING, load_model, model_inputs, to_columns
-from .schemas import DataProfile, DriftReport, FeatureDrift, FeatureProfile
+from .predict import load_model
+from .results import DataProfile, DriftReport, FeatureDrift, FeatureProfile
 
 NUMERIC_BINS = 10
 RARE_SHARE = 0.01  # categories rarer than this in training are pooled as OTHER

@@ -6,7 +6,7 @@ each input field is a numpy array of the validated values, one per record, of dt
 None where a value is missing. Use numpy's whole-column arithmetic where it fits, and a generator
 over the column where it does not: one pass, no function call per value.
 
-Nothing here is fitted: imputing, scaling, encoding and the estimator live in pipeline.py, as
+Nothing here is fitted: imputing, scaling, encoding and the estimator live in estimators.py, as
 standard scikit-learn steps that convert to ONNX. A model that needs no engineered features sets
 `ENGINEERED_FEATURES = ()` and returns the columns unchanged.
 """

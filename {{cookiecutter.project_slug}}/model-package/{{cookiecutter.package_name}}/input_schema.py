@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from .record_base import InputRecordBase
+from .strict_record import InputRecordBase
 
 # One valid record: the OpenAPI example, the form's initial values and the readiness check's input.
 EXAMPLE_RECORD: dict[str, Any] = {

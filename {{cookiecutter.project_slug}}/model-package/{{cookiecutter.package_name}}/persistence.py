@@ -16,7 +16,7 @@ import onnxruntime
 
 from ._version import __version__
 from .config import TRAINED_MODEL_DIR, config
-from .schemas import ModelMetadata
+from .results import ModelMetadata
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

@@ -13,73 +13,21 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
 from ._version import __version__
+from .columns import Columns, ModelInputs, model_inputs, to_columns
 from .config import config
-from .features import add_features
 from .persistence import load_metadata, load_session
-from .schemas import INPUT_FIELDS, RECORD_LIST, ModelMetadata, PredictionResult, RecordError
+from .results import RECORD_LIST, ModelMetadata, PredictionResult, RecordError
 
 # The classes' names in the order config.yml lists them.
 CLASSES: tuple[str, ...] = config.data.class_names
-MISSING = "missing"  # what a missing category becomes, in training and serving alike
-ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (pipeline.to_onnx)
-
-ModelInputs = dict[str, npt.NDArray[Any]]
-_NONE = np.array(None, dtype=object)
-# Validated input fields as columns: numpy object arrays of the values, None where missing.
-Columns = dict[str, npt.NDArray[Any]]
+ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (estimators.to_onnx)
+# Served probabilities are float32 (ONNX): below this they are rounding noise, which log loss
+# would score anywhere between 14 and 36 nats a record. Metrics clip them here, live and holdout.
+PROBABILITY_FLOOR = 1e-6
 
 
 class ModelMismatchError(RuntimeError):
     """The trained artifact does not fit this package's config.yml: it needs retraining."""
-
-
-class FeatureError(ValueError):
-    """config.yml names a feature that add_features does not provide, or of the wrong kind."""
-
-
-def to_columns(records: Sequence[Mapping[str, Any]]) -> Columns:
-    """Validated records (dicts of the input fields) as the columns add_features takes."""
-    columns: Columns = {}
-    for name in INPUT_FIELDS:
-        column = np.empty(len(records), dtype=object)
-        column[:] = [record[name] for record in records]
-        columns[name] = column
-    return columns
-
-
-def is_missing(column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    """Where a column of values has None."""
-    missing: npt.NDArray[np.bool_] = np.equal(column, _NONE)
-    return missing
-
-
-def model_inputs(
-    columns: Mapping[str, npt.NDArray[Any]], numeric: Sequence[str], categorical: Sequence[str]
-) -> ModelInputs:
-    """The pipeline's input columns: numbers as floats (NaN = missing), categories as strings.
-
-    Training, serving and batch scoring all build their inputs here, from the same add_features.
-    """
-    features = add_features(columns)
-    inputs: ModelInputs = {}
-    try:
-        for name in numeric:
-            inputs[name] = np.asarray(features[name]).astype(np.float64)  # None becomes NaN
-        for name in categorical:
-            values = np.where(is_missing(features[name]), MISSING, features[name])
-            # ONNX takes text as str objects; anything else (a class number, say) becomes text.
-            inputs[name] = values if set(map(type, values)) <= {str} else values.astype(str)
-    except KeyError as error:
-        raise FeatureError(
-            f"feature {error.args[0]!r} is neither a field of InputRecord nor added by "
-            "add_features (features.py); fix config.yml or ENGINEERED_FEATURES"
-        ) from error
-    except (TypeError, ValueError) as error:
-        raise FeatureError(
-            f"numeric feature {name!r} has a value that is not a number ({error}); "
-            "list it under features.categorical in config.yml"
-        ) from error
-    return inputs
 
 
 def validate_records(
@@ -88,7 +36,7 @@ def validate_records(
     """Validate the whole batch in one call: (valid indexes, their clean values, errors).
 
     InputRecord instances (an API has validated them already) pass through without a second check.
-    The context {"from_text": True} says the values were read from text (record_base.py).
+    The context {"from_text": True} says the values were read from text (strict_record.py).
     """
     records = list(records)
     try:

@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.batch.engines import run_local
 from {{ cookiecutter.package_name }}.batch.scoring import ERROR, LABEL, ROW
 from {{ cookiecutter.package_name }}.config import config
 from {{ cookiecutter.package_name }}.data import to_records
-from {{ cookiecutter.package_name }}.record_base import expected_kind
+from {{ cookiecutter.package_name }}.strict_record import expected_kind
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]
 # A column of the wrong type throughout, for each kind of field InputRecordBase guards.

@@ -11,9 +11,9 @@ from {{ cookiecutter.package_name }}.config import (
     config,
     load_config,
 )
+from {{ cookiecutter.package_name }}.estimators import ESTIMATORS, resolve_estimator
 from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES
-from {{ cookiecutter.package_name }}.pipeline import ESTIMATORS, resolve_estimator
-from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
 
 
 def write_config(tmp_path: Path, change: dict[str, dict[str, Any]]) -> Path:

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import InputRecord
+from {{ cookiecutter.package_name }}.columns import FeatureError, model_inputs, to_columns
 from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES, add_features
-from {{ cookiecutter.package_name }}.predict import FeatureError, model_inputs, to_columns
-from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
 
 
 def test_add_features_adds_exactly_the_engineered_features(example: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }} import InputRecord
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
 from {{ cookiecutter.package_name }}.data import DataValidationError, load_dataset
-from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
 
 DATA_FILE = DATASET_DIR / config.data.file
 TARGET = config.data.target

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from {{ cookiecutter.package_name }}.columns import MISSING, model_inputs, to_columns
 from {{ cookiecutter.package_name }}.config import config
 from {{ cookiecutter.package_name }}.features import decks, family_size, titles
-from {{ cookiecutter.package_name }}.predict import MISSING, model_inputs, to_columns
 
 
 @pytest.mark.parametrize(

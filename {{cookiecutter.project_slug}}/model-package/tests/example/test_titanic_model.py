@@ -6,11 +6,12 @@ Replacing the example? Delete this file or rewrite it with your model's own floo
 from typing import Any
 
 from {{ cookiecutter.package_name }} import load_model, make_prediction
+from {{ cookiecutter.package_name }}.metrics import score
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.train_pipeline import Part, score
+from {{ cookiecutter.package_name }}.stages import Part
 
-# Every estimator of pipeline.py clears these at its default parameters; always predicting "did not
-# survive" would score an accuracy of 0.62 and a ROC AUC of 0.5.
+# Every estimator of estimators.py clears these at its default parameters; always predicting "did
+# not survive" would score an accuracy of 0.62 and a ROC AUC of 0.5.
 ROC_AUC_FLOOR = 0.84
 ACCURACY_FLOOR = 0.75
 

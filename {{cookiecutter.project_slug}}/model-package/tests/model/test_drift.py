@@ -8,7 +8,7 @@ from {{ cookiecutter.package_name }} import drift_report, load_model, model_feat
 from {{ cookiecutter.package_name }}.config import PREPARED_DIR, config
 from {{ cookiecutter.package_name }}.drift import DRIFT, STABLE, psi
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.train_pipeline import Part
+from {{ cookiecutter.package_name }}.stages import Part
 
 
 def test_psi() -> None:

@@ -1,4 +1,4 @@
-"""Every estimator of pipeline.py trains, converts to ONNX and serves what scikit-learn predicts.
+"""Every estimator of estimators.py trains, converts to ONNX and serves what scikit-learn predicts.
 
 Each is trained on the packaged data (the configured one with its params, the others with their
 defaults), and its ONNX Runtime session is compared with its scikit-learn pipeline on the whole
@@ -13,10 +13,10 @@ import pytest
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import ModelConfig, config
+from {{ cookiecutter.package_name }}.estimators import ESTIMATORS
 from {{ cookiecutter.package_name }}.persistence import load_pipeline, load_session
-from {{ cookiecutter.package_name }}.pipeline import ESTIMATORS
 from {{ cookiecutter.package_name }}.predict import ONNX_PROBABILITIES, session_feed
-from {{ cookiecutter.package_name }}.train_pipeline import Part, train
+from {{ cookiecutter.package_name }}.stages import Part, train
 
 PROBABILITY_TOLERANCE = 1e-5
 BOUNDARY = 1e-4

@@ -12,6 +12,7 @@ from {{ cookiecutter.package_name }} import (
 )
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
 from {{ cookiecutter.package_name }}.data import sha256_of
+from {{ cookiecutter.package_name }}.metrics import holdout_metrics, score
 from {{ cookiecutter.package_name }}.persistence import (
     SUFFIXES,
     ModelNotTrainedError,
@@ -20,13 +21,8 @@ from {{ cookiecutter.package_name }}.persistence import (
     load_pipeline,
     load_session,
 )
-from {{ cookiecutter.package_name }}.schemas import INPUT_FIELDS
-from {{ cookiecutter.package_name }}.train_pipeline import (
-    Part,
-    holdout_metrics,
-    score,
-    train,
-)
+from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.stages import Part, train
 
 
 def test_metadata_describes_the_artifact(holdout: Part) -> None:

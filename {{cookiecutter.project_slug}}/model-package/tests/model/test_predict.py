@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }} import (
     make_prediction,
 )
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.train_pipeline import Part
+from {{ cookiecutter.package_name }}.stages import Part
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]
 

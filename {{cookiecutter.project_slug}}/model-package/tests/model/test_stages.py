@@ -9,7 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }} import CLASSES, InputRecord, __version__
 from {{ cookiecutter.package_name }}.config import ModelConfig, config
 from {{ cookiecutter.package_name }}.persistence import ModelNotTrainedError, load_metadata
-from {{ cookiecutter.package_name }}.train_pipeline import (
+from {{ cookiecutter.package_name }}.stages import (
     MissingStageInputError,
     Part,
     StaleModelError,

@@ -17,8 +17,9 @@ from pathlib import Path
 from loguru import logger
 
 from .._version import __version__
+from ..columns import FeatureError
 from ..persistence import ModelNotTrainedError
-from ..predict import FeatureError, ModelMismatchError, load_model
+from ..predict import ModelMismatchError, load_model
 from . import BatchInputError
 
 CHUNK_ROWS = 100_000

@@ -12,17 +12,12 @@ import pyarrow as pa
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from .._version import __version__
+from ..columns import Columns, to_columns
 from ..config import config
 from ..input_schema import InputRecord
-from ..predict import (
-    CLASSES,
-    Columns,
-    class_scores,
-    to_columns,
-    validate_records,
-)
-from ..record_base import InputRecordBase, expected_kind, refusal
-from ..schemas import INPUT_FIELDS, RecordError
+from ..predict import CLASSES, class_scores, validate_records
+from ..results import INPUT_FIELDS, RecordError
+from ..strict_record import InputRecordBase, expected_kind, refusal
 from . import BatchInputError
 
 ROW = "row"  # the output's key when the input has none: the input's row number, from 0

@@ -2,17 +2,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServicesDep
-from app.dashboard import render
 from app.monitoring import MINIMUM_OUTCOMES, drift, quality
 from app.schemas import DriftAnswer, ErrorResponse, QualityReport
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
-# The page for people: aggregates only, like /metrics, so a browser can open it without a key.
-page = APIRouter(include_in_schema=False)
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -48,14 +44,3 @@ async def live_drift(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, services.predictor.unavailable)
     since = datetime.now(UTC) - timedelta(hours=hours)
     return await run_in_threadpool(drift, services.engine, since, served)
-
-
-@page.get("/monitoring", response_class=HTMLResponse)
-async def monitoring_page(
-    services: ServicesDep, hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24
-) -> HTMLResponse:
-    """Volume, live quality and drift as charts, drawn on the server (no script, no CDN)."""
-    title = services.settings.project_name
-    served = services.predictor.metadata
-    html = await run_in_threadpool(render, services.engine, served, title, hours)
-    return HTMLResponse(html)

@@ -1,8 +1,8 @@
 """Training as three stages, each a function with its own files: prepare -> train -> evaluate.
 
-    python -m {{ cookiecutter.package_name }}.train_pipeline          # all three
-    python -m {{ cookiecutter.package_name }}.train_pipeline prepare  # one
-    python -m {{ cookiecutter.package_name }}.train_pipeline check    # before a build
+    python -m {{ cookiecutter.package_name }}.stages          # all three
+    python -m {{ cookiecutter.package_name }}.stages prepare  # one
+    python -m {{ cookiecutter.package_name }}.stages check    # before a build
 
 prepare validates the data file and splits it into data/prepared/ (train.jsonl, holdout.jsonl and
 source.json). train fits the pipeline on the train part, scores it on the holdout and writes the
@@ -25,25 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import sklearn
 from loguru import logger
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    log_loss,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn.metrics import roc_curve
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
 
 from ._version import __version__
 from .card import CALIBRATION_BINS, calibration_inputs, render_card
+from .columns import model_inputs, to_columns
 from .config import (
     DATASET_DIR,
     PREPARED_DIR,
@@ -54,6 +45,8 @@ from .config import (
 )
 from .data import load_dataset, sha256_of, to_records
 from .drift import build_profile, model_features
+from .estimators import build_pipeline, resolve_estimator, to_onnx
+from .metrics import score
 from .persistence import (
     ModelNotTrainedError,
     load_metadata,
@@ -61,11 +54,8 @@ from .persistence import (
     save_metadata,
     save_model,
 )
-from .pipeline import build_pipeline, resolve_estimator, to_onnx
-from .predict import model_inputs, to_columns
-from .schemas import INPUT_FIELDS, FeatureLists, GateRecord, HoldoutMetrics, ModelMetadata
+from .results import INPUT_FIELDS, FeatureLists, GateRecord, HoldoutMetrics, ModelMetadata
 
-PROBABILITY_FLOOR = 1e-6
 # Recorded in the metadata and the card: what trained the model and converted it to ONNX.
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "pydantic")
 
@@ -114,51 +104,6 @@ def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, P
         stratify=labels,
     )
     return Part(train_records, train_labels), Part(holdout_records, holdout_labels)
-
-
-def score(
-    pipeline: Pipeline, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
-) -> HoldoutMetrics:
-    """Holdout scores of a fitted pipeline (see holdout_metrics)."""
-    classes = [str(name) for name in pipeline.classes_]
-    return holdout_metrics(labels, pipeline.predict_proba(inputs), classes, config)
-
-
-def holdout_metrics(
-    labels: Sequence[str],
-    probabilities: npt.NDArray[Any],
-    classes: Sequence[str],
-    config: Config = config,
-) -> HoldoutMetrics:
-    """Scores from class probabilities (columns in `classes` order); the label is the most
-    probable class. Two classes: of the positive class (listed first in config.yml). More: macro
-    averages, ROC AUC one-vs-rest. The gate scores both models it compares with this."""
-    # scikit-learn's metrics take the columns in sorted class order, summing to 1 in float64.
-    # Served probabilities are float32 (ONNX): below PROBABILITY_FLOOR they are rounding noise,
-    # which log loss would otherwise score anywhere between 14 and 36 nats a record.
-    order = np.argsort(classes)
-    classes = [classes[index] for index in order]
-    probabilities = np.asarray(probabilities, dtype=np.float64)[:, order]
-    probabilities = np.clip(probabilities, PROBABILITY_FLOOR, 1.0)
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
-    truth = np.asarray(labels)
-    averaged: dict[str, Any]
-    if len(classes) == 2:
-        positive = config.data.class_names[0]
-        roc_auc = roc_auc_score(truth == positive, probabilities[:, classes.index(positive)])
-        averaged = {"average": "binary", "pos_label": positive}
-    else:
-        roc_auc = roc_auc_score(truth, probabilities, multi_class="ovr", labels=classes)
-        averaged = {"average": "macro", "labels": classes}
-    return HoldoutMetrics(
-        accuracy=accuracy_score(truth, predicted),
-        roc_auc=roc_auc,
-        precision=precision_score(truth, predicted, zero_division=0, **averaged),
-        recall=recall_score(truth, predicted, zero_division=0, **averaged),
-        f1=f1_score(truth, predicted, zero_division=0, **averaged),
-        log_loss=log_loss(truth, probabilities, labels=classes),
-    )
 
 
 def prepare(

@@ -1,0 +1,78 @@
+"""The generated READMEs: short, their links resolve, and their commands run as written."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import readme_commands, readme_environment
+
+READMES = ("README.md", "model-package/README.md", "api/README.md")
+ROOT_README_LINES = 150
+
+
+def anchors(readme: Path) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings."""
+    headings = re.findall(r"^#+ (.+)$", readme.read_text(encoding="utf-8"), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def test_the_readmes_are_short_and_their_links_resolve(cookies) -> None:
+    result = cookies.bake()
+    project = Path(result.project_path)
+    root = (project / "README.md").read_text(encoding="utf-8")
+    assert len(root.splitlines()) <= ROOT_README_LINES
+    for name in READMES:
+        readme = project / name
+        for target in re.findall(r"\]\((?!https?:)([^)]+)\)", readme.read_text(encoding="utf-8")):
+            path, _, anchor = target.partition("#")
+            linked = (readme.parent / path).resolve() if path else readme
+            assert linked.is_file(), f"{name} links to {target}: no such file"
+            if anchor:
+                assert anchor in anchors(linked), f"{name} links to {target}: no such heading"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_the_quick_start_serves(baked_project: Path, quick_start: str) -> None:
+    """The quick start's last command, as written: the API on the model just built, answering
+    /ready; stopped with SIGTERM to its process group, it leaves nothing serving the port."""
+    command = readme_commands(baked_project / "README.md")[-1]
+    port = free_port()
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=baked_project,
+        env=readme_environment(PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/ready"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None, process.stdout.read().decode()[-3000:]
+                assert time.monotonic() < deadline, "tox -e serve did not answer in 10 minutes"
+                time.sleep(1)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    time.sleep(1)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "something still serves the port"
