@@ -1,95 +1,12 @@
-"""Shared helpers for the template's tests."""
+"""Fixtures shared by the template's tests; their helpers are in helpers.py."""
 
-import os
-import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-
-TEMPLATE = Path(__file__).resolve().parents[1]
-# The demo's steps and helpers are the tests' too (tests/test_private_index.py runs them).
-sys.path.insert(0, str(TEMPLATE / "demo"))
-import golden_path  # noqa: E402
-from golden_path import clean_environment  # noqa: E402 - shared with the test modules
+from helpers import readme_commands, readme_environment, run
 
 # Files copied into a generated project by test_replace_the_model.py, not tests of this suite.
 collect_ignore = ["penguins"]
-
-DEFAULTS = {
-    "project_slug": "titanic-survival",
-    "package_name": "titanic_survival_model",
-    "distribution_name": "titanic-survival-model",
-}
-
-
-def run(
-    command: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900
-) -> subprocess.CompletedProcess[str]:
-    """The demo's run(); on failure the test fails with the command's whole output."""
-    try:
-        return golden_path.run(command, cwd, env, timeout)
-    except golden_path.StepFailed as error:
-        pytest.fail(str(error))
-
-
-# .ci/run installs Chromium and wrk and sets this: there, a missing one fails the run. The README's
-# command installs neither, so elsewhere the parts that need them are skipped, with the reason.
-REQUIRE_SYSTEM_PROGRAMS = os.environ.get("REQUIRE_SYSTEM_PROGRAMS") == "1"
-
-
-def system_program(name: str, package: str | None = None) -> bool:
-    """Whether a system program is on PATH; a missing one fails when CI requires it."""
-    if shutil.which(name):
-        return True
-    install = f"apt-get install {package or name}"
-    if REQUIRE_SYSTEM_PROGRAMS:
-        pytest.fail(f"{name} is not installed; CI machines have it ({install})")
-    print(f"{name} is not installed ({install}): the part that needs it is skipped")
-    return False
-
-
-def api_gates(project: Path, model_wheel: Path, tests: str = "test_app") -> str:
-    """The API's own `tox -e lint,typecheck,<tests>` against a model wheel (test_app, or
-    test_app_all with the heavy tier); its pytest report. Its tests never touch the project's
-    own prediction log.
-
-    With Chromium here, its browser test must run and pass; without, it must say why it skipped.
-    """
-    browser = system_program("chromium")
-    environment = clean_environment(MODEL_WHEEL=str(model_wheel))
-    if browser:
-        environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
-    command = [sys.executable, "-m", "tox", "-e", f"lint,typecheck,{tests}", "--", "-rA"]
-    report = run(command, cwd=project / "api", env=environment).stdout
-    assert not (project / "api" / "data").exists(), "a test wrote to the developer's log"
-    assert "PASSED tests/test_server.py::test_real_server_answers" in report
-    if browser:
-        assert "PASSED tests/test_server.py::test_browser_fills_the_form" in report
-        assert "no Chromium at" not in report  # other tests may skip: a model without personal data
-    else:
-        assert "SKIPPED" in report
-        assert "no Chromium at" in report
-    return report
-
-
-def python_in(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
-def make_venv(path: Path, *requirements: str | Path) -> Path:
-    """A fresh virtual environment made (and filled) by uv: seconds instead of pip's half-minute."""
-    uv = (sys.executable, "-m", "uv")
-    run([*uv, "venv", "--quiet", "--python", sys.executable, path], cwd=path.parent)
-    if requirements:
-        run(
-            [*uv, "pip", "install", "--quiet", "--python", python_in(path), *requirements],
-            cwd=path.parent,
-        )
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -98,29 +15,6 @@ def baked_project(cookies_session) -> Path:
     result = cookies_session.bake()
     assert result.exit_code == 0, result.exception
     return Path(result.project_path)
-
-
-def readme_commands(readme: Path) -> list[str]:
-    """The commands of a README's console blocks, exactly as written (a trailing comment after
-    two spaces dropped)."""
-    blocks = re.findall(r"```console\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
-    lines = [line.strip() for block in blocks for line in block.splitlines()]
-    return [re.sub(r"\s{2,}#.*$", "", line) for line in lines if line]
-
-
-def readme_environment(**extra: str) -> dict[str, str]:
-    """What a person's shell has that a test's may lack: a git identity; the browser required
-    where Chromium is installed."""
-    environment = clean_environment(
-        GIT_AUTHOR_NAME="Test",
-        GIT_AUTHOR_EMAIL="test@example.com",
-        GIT_COMMITTER_NAME="Test",
-        GIT_COMMITTER_EMAIL="test@example.com",
-        **extra,
-    )
-    if shutil.which("chromium"):
-        environment["REQUIRE_BROWSER"] = "1"
-    return environment
 
 
 @pytest.fixture(scope="session")

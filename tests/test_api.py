@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import api_gates, clean_environment, run, system_program
+from helpers import api_gates, clean_environment, run, system_program
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,15 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, TEMPLATE, run
+from helpers import (
+    DEFAULTS,
+    LICENSE_NAMES,
+    PYTHON_VERSIONS,
+    TEMPLATE,
+    bake_ok,
+    generated_files,
+    run,
+)
 
 EXPECTED_FILES = {
     ".cookiecutter.json",
@@ -152,17 +160,6 @@ LICENSES = {
 }
 
 
-def bake_ok(cookies, **context: str) -> Path:
-    result = cookies.bake(extra_context=context)
-    assert result.exception is None, result.exception
-    assert result.exit_code == 0
-    return Path(result.project_path)
-
-
-def generated_files(project: Path) -> set[str]:
-    return {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
-
-
 def pyproject(project: Path) -> dict:
     return tomllib.loads((project / "model-package" / "pyproject.toml").read_text())
 
@@ -186,7 +183,7 @@ def test_defaults(cookies) -> None:
     assert generated_files(project) == expected
     metadata = pyproject(project)["project"]
     assert metadata["name"] == DEFAULTS["distribution_name"]
-    assert metadata["requires-python"] == ">=3.11"
+    assert metadata["requires-python"] == f">={PYTHON_VERSIONS[0]}"
     version_file = project / "model-package" / DEFAULTS["package_name"] / "VERSION"
     assert version_file.read_text() == "0.1.0\n"
     ruff(project)
@@ -204,7 +201,7 @@ def test_no_unrendered_template_syntax(cookies) -> None:
     assert leftovers == []
 
 
-@pytest.mark.parametrize("license_name", sorted(LICENSES))
+@pytest.mark.parametrize("license_name", LICENSE_NAMES)
 def test_each_license(cookies, license_name: str) -> None:
     project = bake_ok(cookies, open_source_license=license_name, author_name="Ada Lovelace")
     heading, pyproject_line = LICENSES[license_name]
@@ -217,7 +214,7 @@ def test_each_license(cookies, license_name: str) -> None:
     assert f"License-{license_name.replace('-', '--')}" in (project / "README.md").read_text()
 
 
-@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
 def test_each_python_version(cookies, python_version: str) -> None:
     project = bake_ok(cookies, python_version=python_version)
     config = pyproject(project)
@@ -343,10 +340,14 @@ def test_bad_answers_fail_cleanly(tmp_path: Path, context: dict[str, str], messa
     assert not (tmp_path / "escape").exists()
 
 
-def test_every_problem_is_reported_at_once(cookies) -> None:
+def test_every_problem_is_reported_at_once(cookies, capfd: pytest.CaptureFixture[str]) -> None:
     result = cookies.bake(extra_context={"version": "x", "email": "y", "package_name": "def"})
     assert result.exit_code != 0
     assert result.project_path is None or not Path(result.project_path).exists()
+    reported = capfd.readouterr()
+    errors = [line for line in (reported.out + reported.err).splitlines() if "ERROR" in line]
+    for answer in ("version ('x')", "email ('y')", "package_name ('def')"):
+        assert any(answer in line for line in errors), (answer, errors)
 
 
 def test_replay_from_recorded_answers(cookies, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run
-from test_bake import bake_ok, generated_files
+from helpers import PYTHON_VERSIONS, bake_ok, generated_files, run
 
 VARIANTS = [
     {},
@@ -51,7 +50,7 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
         "test_api",
         "deploy_api",
     }
-    python_version = context.get("python_version", "3.11")
+    python_version = context.get("python_version", PYTHON_VERSIONS[0])
     assert config["executors"]["python"]["docker"][0]["image"] == f"cimg/python:{python_version}"
 
     workflows = config["workflows"]
@@ -156,7 +155,7 @@ def test_no_secret_or_registry_host_in_generated_files(cookies) -> None:
             assert host not in text, f"{name} names {host}"
 
 
-@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
 def test_every_place_names_the_same_python(cookies, python_version: str) -> None:
     """CI tests, Railway (Railpack reads api/.python-version) and Docker run the answered Python."""
     project = bake_ok(cookies, python_version=python_version)

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, make_venv, python_in, run, system_program
+from helpers import DEFAULTS, make_venv, python_in, run, system_program
 
 pytestmark = pytest.mark.slow
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEFAULTS, clean_environment, run
-from test_bake import bake_ok
+import yaml
+from helpers import DEFAULTS, bake_ok, clean_environment, run
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +44,16 @@ def runs_of(shown: Any) -> Iterator[dict[str, Any]]:
             yield from runs_of(item)
 
 
+def committed_metrics_check(project: Path) -> str:
+    """The command of the generated CircleCI step that checks the committed metrics."""
+    config = yaml.safe_load((project / ".circleci" / "config.yml").read_text())
+    steps = [step["run"] for step in config["jobs"]["test_model"]["steps"] if "run" in step]
+    (step,) = [
+        step for step in steps if isinstance(step, dict) and "metrics.json" in step["command"]
+    ]
+    return str(step["command"])
+
+
 def test_dvc_pipeline_experiments_and_diffs(cookies, tmp_path: Path) -> None:
     project = bake_ok(cookies)
     env = clean_environment(**IDENTITY)
@@ -61,9 +72,15 @@ def test_dvc_pipeline_experiments_and_diffs(cookies, tmp_path: Path) -> None:
     recorded = json.loads((model_dir / "reports" / "metrics.json").read_text())
     (card,) = (model_dir / DEFAULTS["package_name"] / "trained_models").glob("*.json")
     assert json.loads(card.read_text())["metrics"] == recorded
+    # CI's check that the committed metrics are the reproduced ones: it fails while they are
+    # not committed at all, and passes once they are.
+    check = committed_metrics_check(project)
+    not_committed = subprocess.run(["bash", "-c", check], cwd=model_dir, env=env, check=False)
+    assert not_committed.returncode != 0
     run([*git, "add", "-A"], cwd=project, env=env)
     run([*git, "commit", "-qm", "Train the model"], cwd=project, env=env)
     assert run([*git, "status", "--porcelain"], cwd=project, env=env).stdout == ""
+    run(["bash", "-c", check], cwd=model_dir, env=env)
 
     # A clean checkout (no DVC cache, no outputs) reproduces the recorded metrics exactly.
     clone = tmp_path / "clone"

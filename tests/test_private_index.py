@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import clean_environment, golden_path, run
+from helpers import clean_environment, golden_path, run
 
 pytestmark = pytest.mark.slow
 

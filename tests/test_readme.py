@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import readme_commands, readme_environment
+from helpers import readme_commands, readme_environment
 
 READMES = ("README.md", "model-package/README.md", "api/README.md")
 ROOT_README_LINES = 150

@@ -18,8 +18,7 @@ from pathlib import Path
 import golden_path
 import pytest
 import yaml
-from conftest import TEMPLATE, api_gates, clean_environment, make_venv, run
-from test_bake import bake_ok
+from helpers import TEMPLATE, api_gates, bake_ok, clean_environment, make_venv, run
 
 pytestmark = pytest.mark.slow
 

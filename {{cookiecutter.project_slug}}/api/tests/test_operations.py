@@ -1,10 +1,11 @@
 import json
 
 import pytest
-from conftest import ClientFactory, Record
+from conftest import API_ROOT, ClientFactory, Record
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import (
+    DISTRIBUTION,
     EXAMPLE_RECORD,
     ModelNotTrainedError,
     load_card,
@@ -61,7 +62,7 @@ def test_model_info_comes_from_the_package(client: TestClient) -> None:
     response = client.get("/api/v1/model")
     assert response.status_code == 200
     body = response.json()
-    assert body["distribution"] == {{ cookiecutter.distribution_name | tojson }}
+    assert body["distribution"] == DISTRIBUTION
     metadata = load_model().model_dump(mode="json")
     assert {key: body[key] for key in metadata} == metadata
     assert body["version"] == model_version
@@ -108,3 +109,10 @@ def test_openapi_shows_a_real_example(client: TestClient) -> None:
     example = request["properties"]["records"]["examples"][0][0]
     assert example == json.loads(json.dumps(EXAMPLE_RECORD))
     assert client.get("/docs").status_code == 200
+
+
+def test_the_install_script_names_the_packages_distribution() -> None:
+    """scripts/install.py runs before the package is installed, so it names the distribution
+    itself: the same name as the package's."""
+    script = (API_ROOT / "scripts" / "install.py").read_text(encoding="utf-8")
+    assert f"DISTRIBUTION = {DISTRIBUTION!r}" in script.replace('"', "'")

@@ -37,10 +37,17 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
-DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
 OVERRIDE = "GATE_OVERRIDE_REASON"
 # Probabilities this close are one model (ONNX computes in float32); anything else is another.
 SAME_MODEL = 1e-5
+
+
+def distribution() -> str:
+    """The candidate's distribution name (imported late: the --score mode runs this file in the
+    published model's environment, whose package may predate the name)."""
+    from {{ cookiecutter.package_name }} import DISTRIBUTION
+
+    return DISTRIBUTION
 
 
 class GateError(Exception):
@@ -118,7 +125,7 @@ def published_wheels(index_url: str) -> dict["Version", str]:
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
     root = index_url.rstrip("/") + "/"
-    page = f"{root}{canonicalize_name(DISTRIBUTION)}/"
+    page = f"{root}{canonicalize_name(distribution())}/"
     html = read_page(page)
     if html is None:
         # A new package, or a wrong URL: only an index that answers at its root proves the first.
@@ -155,7 +162,7 @@ def download(url: str, folder: Path) -> Path:
 
 def score_published(url: str, version: str) -> dict[str, Any]:
     """Install a published wheel in a throwaway environment and score the holdout with it."""
-    print(f"Gate: installing the published {DISTRIBUTION} {version}")
+    print(f"Gate: installing the published {distribution()} {version}")
     with tempfile.TemporaryDirectory(prefix="gate-") as temporary:
         scored = score_in_environment(download(url, Path(temporary)), Path(temporary))
     if scored["version"] != version:
@@ -271,7 +278,8 @@ def main() -> None:
         return
     below = [version for version in wheels if version < candidate_version]
     if not below:
-        print(f"Gate: no version of {DISTRIBUTION} below {__version__} on the index: first release")
+        name = distribution()
+        print(f"Gate: no version of {name} below {__version__} on the index: first release")
         record_gate(
             GateRecord(
                 checked_at=datetime.now(UTC),
@@ -304,7 +312,7 @@ def main() -> None:
     verdicts = {item.metric: "ok" if item.passed else "WORSE" for item in comparisons}
 
     print(
-        f"\nGate: {DISTRIBUTION} {__version__} (candidate) against {newest} (the newest "
+        f"\nGate: {distribution()} {__version__} (candidate) against {newest} (the newest "
         f"published), on {len(both)} of {len(published['probabilities'])} holdout rows\n"
     )
     print(f"{'metric':<14}{newest!s:>12}{__version__:>12}{'change':>10}  tolerance")

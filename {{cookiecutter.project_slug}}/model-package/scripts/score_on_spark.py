@@ -3,7 +3,7 @@
     spark-submit --archives batch-env.tar.gz#environment scripts/score_on_spark.py \
         INPUT OUTPUT --engine spark
 
-See the README's "Batch scoring" section for building batch-env.tar.gz.
+See model-package/README.md's "Batch scoring" section for building batch-env.tar.gz.
 """
 
 from {{ cookiecutter.package_name }}.batch.__main__ import main

@@ -26,6 +26,7 @@
         # population stability index of each feature and of the predicted classes, against the
         # profile of the training data stored in the metadata
     model.__version__        # the package version, which is also the model version
+    model.DISTRIBUTION       # the name pip installs the package by
 
 The API, its smoke check, the demo and any batch or monitoring job rely on this contract alone, so
 replacing the example model means changing the package, never its consumers.
@@ -33,7 +34,7 @@ replacing the example model means changing the package, never its consumers.
 
 from loguru import logger
 
-from ._version import __version__
+from ._version import DISTRIBUTION, __version__
 from .drift import PSI_THRESHOLDS, drift_report, model_features
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
@@ -55,6 +56,7 @@ from .results import (
 
 __all__ = [
     "CLASSES",
+    "DISTRIBUTION",
     "EXAMPLE_RECORD",
     "PERSONAL_FIELDS",
     "PROBABILITY_FLOOR",

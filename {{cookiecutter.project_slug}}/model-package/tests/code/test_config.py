@@ -1,9 +1,11 @@
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }} import DISTRIBUTION
 from {{ cookiecutter.package_name }}.config import (
     CONFIG_FILE,
     ConfigError,
@@ -129,3 +131,8 @@ def test_the_gate_knows_which_way_is_better(
     metric: str, published: float, candidate: float, worse: float
 ) -> None:
     assert config.gate.worse_by(metric, published, candidate) == pytest.approx(worse)
+
+
+def test_the_distribution_is_the_one_pyproject_names() -> None:
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["name"] == DISTRIBUTION

@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from {{ cookiecutter.package_name }} import (
     load_model,
     make_prediction,
 )
-from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
+from {{ cookiecutter.package_name }}.config import DATASET_DIR, ModelConfig, config
 from {{ cookiecutter.package_name }}.data import sha256_of
 from {{ cookiecutter.package_name }}.metrics import holdout_metrics, score
 from {{ cookiecutter.package_name }}.persistence import (
@@ -57,11 +58,19 @@ def test_the_model_uses_exactly_the_configured_features() -> None:
 def test_same_seed_gives_identical_predictions(
     tmp_path: Path, prepared: Path, holdout: Part
 ) -> None:
-    train(prepared_dir=prepared, output_dir=tmp_path / "first")
-    train(prepared_dir=prepared, output_dir=tmp_path / "second")
-    first = load_pipeline(__version__, tmp_path / "first").predict_proba(holdout.inputs())
-    second = load_pipeline(__version__, tmp_path / "second").predict_proba(holdout.inputs())
+    """With a randomised estimator (a random forest), so that a seed that did not reach it would
+    show: the same seed trains the same model, another seed another."""
+    forest = ModelConfig(estimator="random_forest", params={"n_estimators": 20})
+
+    def trained(seed: int, folder: str) -> Any:
+        split = config.split.model_copy(update={"random_state": seed})
+        configured = config.model_copy(update={"model": forest, "split": split})
+        train(configured, prepared, tmp_path / folder)
+        return load_pipeline(__version__, tmp_path / folder).predict_proba(holdout.inputs())
+
+    first, second = trained(7, "first"), trained(7, "second")
     np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, trained(8, "third"))
 
 
 def test_training_replaces_older_artifacts(tmp_path: Path, prepared: Path) -> None:

@@ -3,14 +3,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from {{ cookiecutter.package_name }} import load_card
+from {{ cookiecutter.package_name }} import DISTRIBUTION, load_card
 
 from app.api.deps import ServicesDep
 from app.schemas import ErrorResponse, ModelInfo
 
 router = APIRouter(prefix="/api/v1", tags=["model"])
 
-DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "The model is not loaded."}
 }

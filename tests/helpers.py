@@ -1,0 +1,128 @@
+"""Helpers shared by the template's test modules (conftest.py holds the fixtures)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+# The demo's steps and helpers are the tests' too (tests/test_private_index.py runs them).
+sys.path.insert(0, str(TEMPLATE / "demo"))
+import golden_path  # noqa: E402
+from golden_path import clean_environment  # noqa: E402 - shared with the test modules
+
+# The prompts and their choices: the option matrices of the tests come from here.
+COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+PYTHON_VERSIONS: list[str] = COOKIECUTTER["python_version"]
+LICENSE_NAMES: list[str] = COOKIECUTTER["open_source_license"]
+DEFAULTS = {
+    "project_slug": "titanic-survival",
+    "package_name": "titanic_survival_model",
+    "distribution_name": "titanic-survival-model",
+}
+
+
+def run(
+    command: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """The demo's run(); on failure the test fails with the command's whole output."""
+    try:
+        return golden_path.run(command, cwd, env, timeout)
+    except golden_path.StepFailed as error:
+        pytest.fail(str(error))
+
+
+# .ci/run installs Chromium and wrk and sets this: there, a missing one fails the run. The README's
+# command installs neither, so elsewhere the parts that need them are skipped, with the reason.
+REQUIRE_SYSTEM_PROGRAMS = os.environ.get("REQUIRE_SYSTEM_PROGRAMS") == "1"
+
+
+def system_program(name: str, package: str | None = None) -> bool:
+    """Whether a system program is on PATH; a missing one fails when CI requires it."""
+    if shutil.which(name):
+        return True
+    install = f"apt-get install {package or name}"
+    if REQUIRE_SYSTEM_PROGRAMS:
+        pytest.fail(f"{name} is not installed; CI machines have it ({install})")
+    print(f"{name} is not installed ({install}): the part that needs it is skipped")
+    return False
+
+
+def api_gates(project: Path, model_wheel: Path, tests: str = "test_app") -> str:
+    """The API's own `tox -e lint,typecheck,<tests>` against a model wheel (test_app, or
+    test_app_all with the heavy tier); its pytest report. Its tests never touch the project's
+    own prediction log.
+
+    With Chromium here, its browser test must run and pass; without, it must say why it skipped.
+    """
+    browser = system_program("chromium")
+    environment = clean_environment(MODEL_WHEEL=str(model_wheel))
+    if browser:
+        environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
+    command = [sys.executable, "-m", "tox", "-e", f"lint,typecheck,{tests}", "--", "-rA"]
+    report = run(command, cwd=project / "api", env=environment).stdout
+    assert not (project / "api" / "data").exists(), "a test wrote to the developer's log"
+    assert "PASSED tests/test_server.py::test_real_server_answers" in report
+    if browser:
+        assert "PASSED tests/test_server.py::test_browser_fills_the_form" in report
+        assert "no Chromium at" not in report  # other tests may skip: a model without personal data
+    else:
+        assert "SKIPPED" in report
+        assert "no Chromium at" in report
+    return report
+
+
+def python_in(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def make_venv(path: Path, *requirements: str | Path) -> Path:
+    """A fresh virtual environment made (and filled) by uv: seconds instead of pip's half-minute."""
+    uv = (sys.executable, "-m", "uv")
+    run([*uv, "venv", "--quiet", "--python", sys.executable, path], cwd=path.parent)
+    if requirements:
+        run(
+            [*uv, "pip", "install", "--quiet", "--python", python_in(path), *requirements],
+            cwd=path.parent,
+        )
+    return path
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The commands of a README's console blocks, exactly as written (a trailing comment after
+    two spaces dropped)."""
+    blocks = re.findall(r"```console\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    lines = [line.strip() for block in blocks for line in block.splitlines()]
+    return [re.sub(r"\s{2,}#.*$", "", line) for line in lines if line]
+
+
+def readme_environment(**extra: str) -> dict[str, str]:
+    """What a person's shell has that a test's may lack: a git identity; the browser required
+    where Chromium is installed."""
+    environment = clean_environment(
+        GIT_AUTHOR_NAME="Test",
+        GIT_AUTHOR_EMAIL="test@example.com",
+        GIT_COMMITTER_NAME="Test",
+        GIT_COMMITTER_EMAIL="test@example.com",
+        **extra,
+    )
+    if shutil.which("chromium"):
+        environment["REQUIRE_BROWSER"] = "1"
+    return environment
+
+
+def bake_ok(cookies, **context: str) -> Path:
+    result = cookies.bake(extra_context=context)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return Path(result.project_path)
+
+
+def generated_files(project: Path) -> set[str]:
+    return {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
