@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url.removeprefix(prefix)
+        if not url.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError(
+                "DATABASE_URL must be a SQLite file (sqlite:///path) or a PostgreSQL database "
+                "(postgres://user:password@host/name)"
+            )
         return url
 
     @model_validator(mode="after")

@@ -78,8 +78,13 @@ def json_text(value: Any) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, json_serializer=json_text, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "do_connect")
+        def make_folder(*_: Any) -> None:
+            """The file's folder, made at the first connection: importing app.main (which makes
+            an app) touches no disk."""
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
         @event.listens_for(engine, "connect")
         def sqlite_settings(connection: Any, _: Any) -> None:

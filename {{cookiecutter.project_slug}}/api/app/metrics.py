@@ -5,7 +5,7 @@ from collections import Counter as Tally
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 
@@ -55,6 +55,18 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livesum",  # all live workers' queues together
         )
+
+    def forget_worker(self, pid: int | None) -> None:
+        """A worker that was killed leaves its live gauges (the log's rows pending) in the
+        multiprocess directory: drop them, unless that pid is alive again (reused)."""
+        if pid is None or pid == os.getpid() or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, and another user's
 
     def add_collector(self, collector: Collector) -> None:
         """A collector read at each scrape (the live quality from the database, say)."""

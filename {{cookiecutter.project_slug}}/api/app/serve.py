@@ -27,16 +27,15 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 def database_problem(url: str) -> str | None:
     """Why the prediction log's database cannot serve, or None once it is ready (SQLite: migrated
     here; PostgreSQL: checked, migrated by the deploy)."""
-    try:
-        engine = make_engine(url)
-    except OSError as error:  # the SQLite file's folder
-        return f"the prediction log's database (DATABASE_URL) cannot be created: {error}"
+    engine = make_engine(url)
     try:
         if engine.dialect.name == "sqlite":
             migrate(url)
         check_schema(engine)
     except SchemaBehindError as error:
         return str(error)
+    except OSError as error:  # the SQLite file's folder
+        return f"the prediction log's database (DATABASE_URL) cannot be created: {error}"
     except OperationalError as error:
         return f"the prediction log's database (DATABASE_URL) is unreachable: {error.orig}"
     finally:

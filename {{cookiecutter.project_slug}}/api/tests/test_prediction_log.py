@@ -7,7 +7,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from conftest import API_ROOT, FIELDS, ClientFactory, Postgres, Record, nullable
@@ -220,9 +220,8 @@ def test_a_refused_row_is_logged_and_the_writer_goes_on(
     fresh = [append("fresh-1")]
     if engine.dialect.name == "postgresql":  # a value longer than its column: refused
         append("bad", version="v" * 65)
-    else:  # SQLite takes any length: values that cannot even be turned into a row
-        nothing: dict[str, Any] = {}
-        append("bad", value=InputRecord.model_construct(**nothing))
+    else:  # SQLite takes any length, but no row without its label
+        log.append("bad", "test", [record], cast(list[str], [None]), [probabilities], 1)
     fresh.append(append("fresh-2"))
     log.start()
     assert log.flush(10)
@@ -440,3 +439,44 @@ def test_the_id_columns_hold_every_id() -> None:
     request, fit the log's id columns (PostgreSQL enforces their length; SQLite does not)."""
     longest_prediction_id = new_ids(Settings().max_batch_size)[-1]
     assert max(MAX_REQUEST_ID_LENGTH, len(longest_prediction_id)) <= ID_LENGTH
+
+
+def test_a_sqlite_file_that_cannot_be_made_stops_the_start(tmp_path: Path) -> None:
+    """One line and exit status 1, before any worker starts; importing the app made nothing."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("where the database's folder should be")
+    started = subprocess.run(
+        [sys.executable, "-m", "app.serve"],
+        cwd=API_ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{blocked}/log.sqlite3", "PORT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    last = started.stderr.splitlines()[-1]
+    assert last.startswith("app.serve: the prediction log's database (DATABASE_URL) cannot be")
+
+
+def test_rows_whose_features_fail_are_written_without_them(tmp_path: Path, example: Record) -> None:
+    """A record the package can no longer turn into features (a spool from before a deploy
+    changed the model's inputs) is still a row; the others in its batch keep theirs."""
+    log = bare_log(tmp_path)
+    record = InputRecord.model_validate(example)
+    nothing: dict[str, Any] = {}
+    old = InputRecord.model_construct(**nothing)
+    answer = ([CLASSES[0]], [{CLASSES[0]: 1.0}])
+    (good,) = log.append("good", "test", [record], *answer, 1)
+    (kept,) = log.append("old", "test", [old], *answer, 1)
+    log.start()
+    assert log.flush(10)
+    log.stop()
+    found = {row["id"]: row for row in rows(str(log.engine.url))}
+    assert set(found) == {good, kept}
+    assert found[kept]["features"] == {}
+    assert found[good]["features"]
+
+
+def test_a_database_url_of_another_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="DATABASE_URL must be a SQLite file"):
+        Settings(_env_file=None, database_url="mysql://user:secret@host/name")

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from loguru import logger
+
 SEGMENT_BYTES = 8 * 1024 * 1024  # a file this large is left to drain, and a new one started
 
 
@@ -30,6 +32,12 @@ class Segment:
     fd: int
     size: int = 0
     rows: int = 0
+
+    @property
+    def worker(self) -> int | None:
+        """The pid of the worker that wrote it (its name starts with it)."""
+        pid = self.path.name.split("-")[0]
+        return int(pid) if pid.isdigit() else None
 
     def close(self, remove: bool) -> None:
         if remove:
@@ -65,8 +73,13 @@ class Spool:
         name = f"{os.getpid()}-{secrets.token_hex(6)}"
         making = self.folder / f"{name}.tmp"
         fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        path = making.rename(self.folder / f"{name}.spool")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = making.rename(self.folder / f"{name}.spool")
+        except OSError:
+            os.close(fd)
+            making.unlink(missing_ok=True)
+            raise
         if self.current is not None:
             self.retire(self.current)
         self.current = Segment(path, fd)
@@ -83,16 +96,21 @@ class Spool:
         segment.rows -= rows
         if segment.rows:
             return
-        if segment is self.current:
-            os.ftruncate(segment.fd, 0)  # appends (O_APPEND) start again at 0
-            segment.size = 0
-        elif segment in self.draining:
-            self.draining.discard(segment)
-            segment.close(remove=True)
+        try:
+            if segment is self.current:
+                os.ftruncate(segment.fd, 0)  # appends (O_APPEND) start again at 0
+                segment.size = 0
+            elif segment in self.draining:
+                self.draining.discard(segment)
+                segment.close(remove=True)
+        except OSError as error:  # the file stays: its rows are written again, harmlessly
+            logger.warning("Prediction log: {} not emptied: {}", segment.path, error)
 
     def orphans(self) -> Iterator[tuple[Segment, list[bytes]]]:
         """The files of workers that are gone, each locked for this worker now, with its lines.
         The caller counts their rows (settled(segment, 0) removes a file with none)."""
+        for path in self.folder.glob("*.tmp"):  # a file never renamed holds no row
+            self.remove_if_unlocked(path)
         for path in sorted(self.folder.glob("*.spool")):
             try:
                 fd = os.open(path, os.O_RDONLY)
@@ -109,6 +127,20 @@ class Spool:
             segment = Segment(path, fd)
             self.draining.add(segment)
             yield segment, [line for line in path.read_bytes().split(b"\n") if line]
+
+    @staticmethod
+    def remove_if_unlocked(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink(missing_ok=True)
+        except BlockingIOError:  # a live worker's, being made
+            pass
+        finally:
+            os.close(fd)
 
     def close(self) -> int:
         """Release every file: emptied ones are removed, the others stay for the next start.

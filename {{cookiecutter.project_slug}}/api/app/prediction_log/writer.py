@@ -5,7 +5,9 @@ once: the prediction is answered without waiting for the database. One thread pe
 the queue in transactions of at most BATCH_ROWS rows, and the spool lets go of rows once they are
 committed. At most PREDICTION_LOG_MAX_PENDING rows wait; when that many do (the database slow or
 away), a request waits up to ROOM_WAIT_SECONDS for room, then is refused with LogFullError (the API
-answers 503 with Retry-After): a prediction is answered only once its row is safe.
+answers 503 with Retry-After): a prediction is answered only once its row is safe. A row the
+database refuses for good (REFUSED) is logged and dropped; any other failure is retried until it
+passes, or until a shutdown, which leaves the rows in the spool for the next start.
 """
 
 import asyncio
@@ -22,7 +24,7 @@ from loguru import logger
 from pydantic_core import from_json, to_json
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from {{ cookiecutter.package_name }} import InputRecord, model_features
 
@@ -38,7 +40,10 @@ BATCH_ROWS = 1_000  # rows per transaction; a request's rows are queued in piece
 GATHER_SECONDS = 0.05  # the writer waits this long after the first row, so that rows form a batch
 ROOM_WAIT_SECONDS = 2.0  # how long a request waits for room in a full queue before its 503
 RETRY_AFTER_SECONDS = 5
-RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while the database is away
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # between attempts while rows cannot be written
+# What the database refuses for good (a value too long for its column, say): the row is dropped
+# and logged. Any other failure is retried, however long it lasts: the rows wait in the spool.
+REFUSED = (DataError, IntegrityError)
 
 
 class LogFullError(Exception):
@@ -115,6 +120,7 @@ class PredictionLog:
                     segment.path,
                 )
             self.spool.settled(segment, 0)  # a file with no row left is removed
+            self.metrics.forget_worker(segment.worker)
         self.condition.notify()
 
     async def record(
@@ -176,13 +182,14 @@ class PredictionLog:
             for start in range(0, len(ids), BATCH_ROWS)
         ]
         with self.condition:
+            # One write for the whole request: a request the spool refuses leaves no row.
+            segment = self.spool.append(b"".join(lines), len(ids))
             for line, start in zip(lines, range(0, len(ids), BATCH_ROWS), strict=True):
-                rows = min(BATCH_ROWS, len(ids) - start)
-                self.queue.append(Pending(line, rows, self.spool.append(line, rows)))
-                self.pending_rows += rows
-                self.queued += rows
-                self.metrics.log_pending.inc(rows)
+                self.queue.append(Pending(line, min(BATCH_ROWS, len(ids) - start), segment))
+            self.pending_rows += len(ids)
+            self.queued += len(ids)
             self.condition.notify()
+        self.metrics.log_pending.inc(len(ids))
         return ids
 
     def rows(self, batch: Sequence[Pending]) -> Iterator[dict[str, Any]]:
@@ -190,26 +197,50 @@ class PredictionLog:
         computed in one call for the whole batch: per request, that call would cost more than the
         rest of the row."""
         pieces = [from_json(pending.line) for pending in batch]
-        features = model_features([record for piece in pieces for record in piece["inputs"]])
-        positions = itertools.count()
-        for piece in pieces:
+        for piece, features in zip(pieces, self.features_of(pieces), strict=True):
             created_at = datetime.fromisoformat(piece["created_at"])
             answers = zip(
-                piece["ids"], piece["inputs"], piece["labels"], piece["probabilities"], strict=True
+                piece["ids"],
+                piece["inputs"],
+                features,
+                piece["labels"],
+                piece["probabilities"],
+                strict=True,
             )
-            for record_id, inputs, label, probabilities in answers:
-                at = next(positions)
+            for record_id, inputs, record_features, label, probabilities in answers:
                 yield {
                     "id": record_id,
                     "request_id": piece["request_id"],
                     "created_at": created_at,
                     "model_version": piece["model_version"],
                     "inputs": self.personal_data.mask(inputs),
-                    "features": {name: values[at] for name, values in features.items()},
+                    "features": record_features,
                     "label": label,
                     "probabilities": probabilities,
                     "latency_ms": piece["latency_ms"],
                 }
+
+    def features_of(self, pieces: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Each piece's records' model features (the package's model_features), in one call for
+        the batch. A piece whose features cannot be computed (a spool written before a deploy
+        changed the model's inputs) gets none: its rows are still written."""
+        try:
+            columns = model_features([record for piece in pieces for record in piece["inputs"]])
+        except Exception as error:  # noqa: BLE001 - the rows matter more than their features
+            if len(pieces) > 1:
+                return [self.features_of([piece])[0] for piece in pieces]
+            logger.bind(request_id=pieces[0]["request_id"]).warning(
+                "Prediction log: features not computed, rows written without them: {!r}", error
+            )
+            return [[{} for _ in pieces[0]["ids"]]]
+        positions = itertools.count()
+        return [
+            [
+                {name: values[at] for name, values in columns.items()}
+                for at in itertools.islice(positions, len(piece["ids"]))
+            ]
+            for piece in pieces
+        ]
 
     def take(self) -> list[Pending]:
         """The next batch: the queued pieces up to BATCH_ROWS rows (a piece at least), gathered
@@ -269,33 +300,41 @@ class PredictionLog:
                     return
                 continue
             try:
-                written = 0
-                with self.engine.begin() as connection:
-                    rows = self.rows(batch)
-                    while chunk := list(itertools.islice(rows, BATCH_ROWS)):
-                        connection.execute(self.insert(), chunk)
-                        written += len(chunk)
-            except (OperationalError, InterfaceError) as error:
+                try:
+                    written, refused = self.write(batch), 0
+                except REFUSED:  # a row the database will never take: the others still go in
+                    written = self.write_one_by_one(batch)
+                    refused = sum(pending.rows for pending in batch) - written
+            except Exception as error:  # noqa: BLE001 - the database away, or any other failure
                 self.give_back(batch)
                 if attempt == 0:
                     logger.warning(
-                        "Prediction log: the database is unreachable ({}); {} rows wait in the "
-                        "spool and will be written when it is back",
-                        type(error).__name__,
+                        "Prediction log: rows cannot be written ({}); {} rows wait in the spool "
+                        "and are retried",
+                        str(error).split("\n")[0] or type(error).__name__,
                         self.pending_rows,
                     )
-                if attempt >= len(RETRY_SECONDS) and self.may_end(leaving_rows=True):
+                # While stopping, the rows stay in the spool for the next start.
+                if self.stopping and self.may_end(leaving_rows=True):
                     return
-                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                with self.condition:  # a stop ends the wait
+                    self.condition.wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
                 attempt += 1
-            except Exception:  # noqa: BLE001 - refused rows (a constraint, say): never fatal
-                written = self.write_one_by_one(batch)
-                self.settle(batch, written, sum(pending.rows for pending in batch) - written)
-            else:
-                if attempt:
-                    logger.info("Prediction log: the database is back; writing the waiting rows")
-                attempt = 0
-                self.settle(batch, written, 0)
+                continue
+            if attempt:
+                logger.info("Prediction log: writing again; the waiting rows follow")
+            attempt = 0
+            self.settle(batch, written, refused)
+
+    def write(self, batch: list[Pending]) -> int:
+        """The batch's rows in one transaction; how many."""
+        written = 0
+        with self.engine.begin() as connection:
+            rows = self.rows(batch)
+            while chunk := list(itertools.islice(rows, BATCH_ROWS)):
+                connection.execute(self.insert(), chunk)
+                written += len(chunk)
+        return written
 
     def insert(self) -> Any:
         """INSERT that skips a row already there: a retry after a lost acknowledgement, or a
@@ -304,25 +343,21 @@ class PredictionLog:
         return dialect.insert(predictions).on_conflict_do_nothing(index_elements=["id"])
 
     def write_one_by_one(self, batch: list[Pending]) -> int:
-        """A batch the database refused: write what it accepts, log what it does not."""
+        """A batch the database refused: each row in a transaction of its own, those it refuses
+        logged and dropped. Any other failure goes up, and the batch is retried whole (the rows
+        already in are skipped then)."""
         written = 0
-        for pending in batch:
+        for row in self.rows(batch):
             try:
-                rows = list(self.rows([pending]))
-            except Exception as error:  # noqa: BLE001 - logged, then dropped
-                logger.error("Prediction log: rows not made, dropped: {}", error)
-                continue
-            for row in rows:
-                try:
-                    with self.engine.begin() as connection:
-                        connection.execute(self.insert(), [row])
-                    written += 1
-                except Exception as error:  # noqa: BLE001 - logged with the request id, dropped
-                    logger.bind(request_id=row["request_id"]).error(
-                        "Prediction log: row {} refused by the database and dropped: {}",
-                        row["id"],
-                        str(error).splitlines()[0],
-                    )
+                with self.engine.begin() as connection:
+                    connection.execute(self.insert(), [row])
+                written += 1
+            except REFUSED as error:
+                logger.bind(request_id=row["request_id"]).error(
+                    "Prediction log: row {} refused by the database and dropped: {}",
+                    row["id"],
+                    str(error).split("\n")[0] or type(error).__name__,
+                )
         return written
 
     def flush(self, timeout: float) -> bool:
