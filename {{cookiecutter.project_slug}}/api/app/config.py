@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ValueError(
                 "DATABASE_URL must be a SQLite file (sqlite:///path) or a PostgreSQL database "
-                "(postgres://user:password@host/name)"
+                "(postgres://<user>:<password>@<host>/<name>)"
             )
         return url
 
