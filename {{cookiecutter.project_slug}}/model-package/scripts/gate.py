@@ -6,10 +6,10 @@
 1. The candidate is the model trained in this tree (tox -e gate first checks that it fits
    config.yml and the data).
 2. The published model is the newest version on MODEL_INDEX_URL below the candidate's. Its wheel
-   comes from that index alone (its sha256 checked) and goes into a throwaway environment, with
-   its own dependencies from the usual index. When the candidate's own version is already on the
-   index, that one must score exactly as the candidate does: a published version is never
-   replaced, so a changed model needs a new VERSION.
+   comes from that index alone (pip download, which checks its sha256) and goes into a throwaway
+   environment, with its own dependencies from the usual index. When the candidate's own version
+   is already on the index, that one must score exactly as the candidate does: a published
+   version is never replaced, so a changed model needs a new VERSION.
 3. Each model scores the candidate's holdout (data/prepared/holdout.jsonl) through its own
    package's make_prediction, and both are measured by the same code on the rows both scored.
 4. The metrics of config.yml's gate section are compared: worse than its tolerance fails (exit 1),
@@ -18,22 +18,17 @@
 """
 
 import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
-
-if TYPE_CHECKING:
-    from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
@@ -92,79 +87,43 @@ def fetch(url: str) -> bytes:
         return body
 
 
-class LinkParser(HTMLParser):
-    """The file links of a PEP 503 simple page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.links.append(href)
+# Package sources pip would add from the environment besides the index named.
+OTHER_SOURCES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")
 
 
-def read_page(url: str) -> str | None:
-    """A page of the index; None when it answers 404."""
+def published_wheel(index_url: str, requirement: str, folder: Path) -> Path | None:
+    """The newest wheel on the private index alone that meets `requirement`, fetched by pip (which
+    checks the sha256 the index lists); None when the index has no such version."""
+    environment = {key: value for key, value in os.environ.items() if key not in OTHER_SOURCES}
+    environment["PIP_CONFIG_FILE"] = os.devnull  # no extra index from a config file either
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--pre", "--no-input"]
+    command += ["--disable-pip-version-check", "--only-binary", ":all:", "--dest", str(folder)]
+    command += ["--index-url", index_url, requirement]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    if done.returncode == 0:
+        (wheel,) = folder.glob("*.whl")
+        return wheel
+    if "(from versions:" not in done.stderr:  # not an answer about versions: the index failed
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GateError(f"pip could not read the index at {redacted(index_url)}: {last}")
+    # No such version, or a wrong URL: only an index that answers at its root proves the first.
     try:
-        return fetch(url).decode("utf-8", errors="replace")
-    except HTTPError as error:
-        if error.code == 404:
-            return None
+        fetch(index_url.rstrip("/") + "/")
+    except (HTTPError, URLError, OSError) as error:
         raise GateError(
-            f"the index answered {error.code} {error.reason} for {redacted(url)}: check "
-            "MODEL_INDEX_URL and its credentials"
+            f"{redacted(index_url)} does not answer ({error}): MODEL_INDEX_URL must be the "
+            "simple index's root URL (the one pip takes as --index-url), with its credentials"
         ) from error
-    except (URLError, OSError) as error:
-        raise GateError(f"cannot reach the index at {redacted(url)}: {error}") from error
+    return None
 
 
-def published_wheels(index_url: str) -> dict["Version", str]:
-    """{version: wheel URL} of the distribution on the index; empty when it has none yet."""
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-
-    root = index_url.rstrip("/") + "/"
-    page = f"{root}{canonicalize_name(distribution())}/"
-    html = read_page(page)
-    if html is None:
-        # A new package, or a wrong URL: only an index that answers at its root proves the first.
-        if read_page(root) is None:
-            raise GateError(
-                f"{redacted(root)} answers 404: MODEL_INDEX_URL must be the simple index's root "
-                "URL (the one pip takes as --index-url), with its credentials"
-            )
-        return {}
-    parser = LinkParser()
-    parser.feed(html)
-    wheels = {}
-    for link in parser.links:
-        name = urlsplit(link).path.rsplit("/", 1)[-1]
-        try:
-            _, version, _, _ = parse_wheel_filename(name)
-        except InvalidWheelFilename:
-            continue  # an sdist, or another file
-        wheels[version] = urljoin(page, link)
-    return wheels
-
-
-def download(url: str, folder: Path) -> Path:
-    """Fetch a wheel and check it against the sha256 the index lists with it."""
-    body = fetch(url)
-    parts = urlsplit(url)
-    algorithm, _, expected = parts.fragment.partition("=")
-    if algorithm == "sha256" and hashlib.sha256(body).hexdigest() != expected:
-        raise GateError(f"{redacted(url)}: the download does not match the index's sha256")
-    path = folder / parts.path.rsplit("/", 1)[-1]
-    path.write_bytes(body)
-    return path
-
-
-def score_published(url: str, version: str) -> dict[str, Any]:
+def score_published(wheel: Path, folder: Path) -> dict[str, Any]:
     """Install a published wheel in a throwaway environment and score the holdout with it."""
+    from packaging.utils import parse_wheel_filename
+
+    version = str(parse_wheel_filename(wheel.name)[1])
     print(f"Gate: installing the published {distribution()} {version}")
-    with tempfile.TemporaryDirectory(prefix="gate-") as temporary:
-        scored = score_in_environment(download(url, Path(temporary)), Path(temporary))
+    scored = score_in_environment(wheel, folder)
     if scored["version"] != version:
         raise GateError(f"the throwaway environment ran {scored['version']}, not {version}")
     return scored
@@ -192,9 +151,9 @@ def score_in_environment(wheel: Path, folder: Path) -> dict[str, Any]:
     return scored
 
 
-def check_already_published(url: str, version: str) -> None:
+def check_already_published(wheel: Path, folder: Path, version: str) -> None:
     """The candidate's version is on the index: it must be this very model, not a changed one."""
-    published = score_published(url, version)
+    published = score_published(wheel, folder)
     candidate = score_holdout(HOLDOUT)
     if sorted(published["classes"]) != sorted(candidate["classes"]):
         largest = float("inf")
@@ -253,32 +212,42 @@ def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[
     return both, measured(published), measured(candidate)
 
 
-def main() -> None:
-    from packaging.version import Version
-
-    from {{ cookiecutter.package_name }} import __version__
+def print_table(
+    comparison: tuple[str, str, int, int], old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    """Both models' holdout metrics, the gated ones with their tolerance and verdict."""
     from {{ cookiecutter.package_name }}.config import config
-    from {{ cookiecutter.package_name }}.results import GateComparison, GateRecord
+
+    newest, candidate, rows, of = comparison
+    tolerances = config.gate.metrics
+    print(
+        f"\nGate: {distribution()} {candidate} (candidate) against {newest} (the newest "
+        f"published), on {rows} of {of} holdout rows\n"
+    )
+    print(f"{'metric':<14}{newest:>12}{candidate:>12}{'change':>10}  tolerance")
+    for metric in old:
+        change = new[metric] - old[metric]
+        verdict = "not gated"
+        if metric in tolerances:
+            worse = config.gate.worse_by(metric, old[metric], new[metric]) > tolerances[metric]
+            verdict = f"{tolerances[metric]:<10g} {'WORSE' if worse else 'ok'}"
+        print(f"{metric:<14}{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}  {verdict}")
+
+
+def decide(index_url: str, reason: str | None, folder: Path) -> None:
+    """Compare the candidate with the newest published version below it, record the decision."""
+    from {{ cookiecutter.package_name }} import __version__
+    from {{ cookiecutter.package_name }}.metrics import gate_comparisons
+    from {{ cookiecutter.package_name }}.results import GateRecord
     from {{ cookiecutter.package_name }}.stages import record_gate
 
-    index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
-    if not index_url:
-        raise GateError(
-            "MODEL_INDEX_URL is not set: set it to the simple URL of the private index, with its "
-            "credentials, to compare with the published model"
-        )
-    if not HOLDOUT.is_file():
-        raise GateError(f"{HOLDOUT}: missing; train the model first (tox -e train)")
-    reason = os.environ.get(OVERRIDE, "").strip() or None
+    name = distribution()
     record_gate(None)  # an earlier decision never outlives this run: only a pass is written back
-    wheels = published_wheels(index_url)
-    candidate_version = Version(__version__)
-    if candidate_version in wheels:
-        check_already_published(wheels[candidate_version], __version__)
+    if same := published_wheel(index_url, f"{name}=={__version__}", folder / "same"):
+        check_already_published(same, folder, __version__)
         return
-    below = [version for version in wheels if version < candidate_version]
-    if not below:
-        name = distribution()
+    wheel = published_wheel(index_url, f"{name}<{__version__}", folder / "below")
+    if wheel is None:
         print(f"Gate: no version of {name} below {__version__} on the index: first release")
         record_gate(
             GateRecord(
@@ -292,42 +261,19 @@ def main() -> None:
             )
         )
         return
-    newest = max(below)
-    published = score_published(wheels[newest], str(newest))
+    published = score_published(wheel, folder)
     candidate = score_holdout(HOLDOUT)
     both, old_metrics, new_metrics = compare(published, candidate)
-    old, new = old_metrics.model_dump(), new_metrics.model_dump()
-    tolerances = config.gate.metrics
-    comparisons = [
-        GateComparison(
-            metric=metric,
-            published=old[metric],
-            candidate=new[metric],
-            tolerance=tolerance,
-            passed=config.gate.worse_by(metric, old[metric], new[metric]) <= tolerance + 1e-12,
-        )
-        for metric, tolerance in tolerances.items()
-    ]
-    passed = all(item.passed for item in comparisons)
-    verdicts = {item.metric: "ok" if item.passed else "WORSE" for item in comparisons}
-
-    print(
-        f"\nGate: {distribution()} {__version__} (candidate) against {newest} (the newest "
-        f"published), on {len(both)} of {len(published['probabilities'])} holdout rows\n"
-    )
-    print(f"{'metric':<14}{newest!s:>12}{__version__:>12}{'change':>10}  tolerance")
-    for metric in old:
-        change = new[metric] - old[metric]
-        verdict = "not gated"
-        if metric in tolerances:
-            verdict = f"{tolerances[metric]:<10g} {verdicts[metric]}"
-        print(f"{metric:<14}{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}  {verdict}")
-    same = published["data_sha256"] == candidate["data_sha256"]
+    comparisons = gate_comparisons(old_metrics, new_metrics)
+    newest = published["version"]
+    table = (newest, __version__, len(both), len(published["probabilities"]))
+    print_table(table, old_metrics.model_dump(), new_metrics.model_dump())
+    same_data = published["data_sha256"] == candidate["data_sha256"]
     print(
         f"{'data sha256':<14}{published['data_sha256'][:10]:>12}{candidate['data_sha256'][:10]:>12}"
-        f"  {'same training data' if same else 'OTHER TRAINING DATA'}\n"
+        f"  {'same training data' if same_data else 'OTHER TRAINING DATA'}\n"
     )
-
+    passed = all(item.passed for item in comparisons)
     if passed and reason:
         print(f"Gate: passed; {OVERRIDE} is not needed and is not recorded")
         reason = None
@@ -342,7 +288,7 @@ def main() -> None:
     record_gate(
         GateRecord(
             checked_at=datetime.now(UTC),
-            published_version=str(newest),
+            published_version=newest,
             rows=len(both),
             comparisons=comparisons,
             published_data_sha256=published["data_sha256"],
@@ -354,6 +300,20 @@ def main() -> None:
         print(f"Gate passed: recorded in the metadata and model card of {__version__}")
     else:
         print(f"Gate failed and OVERRIDDEN ({OVERRIDE}: {reason}): recorded in metadata and card")
+
+
+def main() -> None:
+    index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
+    if not index_url:
+        raise GateError(
+            "MODEL_INDEX_URL is not set: set it to the simple URL of the private index, with its "
+            "credentials, to compare with the published model"
+        )
+    if not HOLDOUT.is_file():
+        raise GateError(f"{HOLDOUT}: missing; train the model first (tox -e train)")
+    reason = os.environ.get(OVERRIDE, "").strip() or None
+    with tempfile.TemporaryDirectory(prefix="gate-") as folder:
+        decide(index_url, reason, Path(folder))
 
 
 if __name__ == "__main__":

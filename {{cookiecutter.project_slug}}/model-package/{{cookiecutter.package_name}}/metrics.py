@@ -1,4 +1,5 @@
-"""Holdout metrics of a classifier: what training records, the card shows and the gate compares."""
+"""Holdout metrics of a classifier (what training records and the card shows), and the promotion
+gate's comparison of two models by them."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from .config import Config, config
 from .predict import PROBABILITY_FLOOR
-from .results import HoldoutMetrics
+from .results import GateComparison, HoldoutMetrics
 
 
 def score(
@@ -64,3 +65,21 @@ def holdout_metrics(
         f1=f1_score(truth, predicted, zero_division=0, **averaged),
         log_loss=log_loss(truth, probabilities, labels=classes),
     )
+
+
+def gate_comparisons(
+    published: HoldoutMetrics, candidate: HoldoutMetrics, config: Config = config
+) -> list[GateComparison]:
+    """The promotion gate, metric by metric of config.yml's gate section: the candidate passes a
+    metric when it is worse than the published model by at most that metric's tolerance."""
+    old, new = published.model_dump(), candidate.model_dump()
+    return [
+        GateComparison(
+            metric=metric,
+            published=old[metric],
+            candidate=new[metric],
+            tolerance=tolerance,
+            passed=config.gate.worse_by(metric, old[metric], new[metric]) <= tolerance + 1e-12,
+        )
+        for metric, tolerance in config.gate.metrics.items()
+    ]

@@ -15,7 +15,8 @@ from {{ cookiecutter.package_name }}.config import (
 )
 from {{ cookiecutter.package_name }}.estimators import ESTIMATORS, resolve_estimator
 from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES
-from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.metrics import gate_comparisons
+from {{ cookiecutter.package_name }}.results import INPUT_FIELDS, LOWER_IS_BETTER, HoldoutMetrics
 
 
 def write_config(tmp_path: Path, change: dict[str, dict[str, Any]]) -> Path:
@@ -136,3 +137,21 @@ def test_the_gate_knows_which_way_is_better(
 def test_the_distribution_is_the_one_pyproject_names() -> None:
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     assert tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["name"] == DISTRIBUTION
+
+
+def test_the_gate_passes_within_the_tolerance_and_fails_beyond() -> None:
+    published = HoldoutMetrics(
+        accuracy=0.8, roc_auc=0.85, precision=0.8, recall=0.7, f1=0.75, log_loss=0.45
+    )
+    gated = config.gate.metrics
+    within = {metric: published.model_dump()[metric] for metric in gated}
+    beyond = dict(within)
+    for metric, tolerance in gated.items():  # each just inside, or just past, its tolerance
+        step = tolerance if metric in LOWER_IS_BETTER else -tolerance
+        within[metric] += step * 0.5
+        beyond[metric] += step * 1.5 + (1e-6 if metric in LOWER_IS_BETTER else -1e-6)
+    passing = gate_comparisons(published, published.model_copy(update=within))
+    failing = gate_comparisons(published, published.model_copy(update=beyond))
+    assert [item.metric for item in passing] == list(gated)
+    assert all(item.passed for item in passing)
+    assert not any(item.passed for item in failing)
