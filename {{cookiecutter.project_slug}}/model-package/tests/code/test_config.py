@@ -16,7 +16,11 @@ from {{ cookiecutter.package_name }}.config import (
 from {{ cookiecutter.package_name }}.estimators import ESTIMATORS, resolve_estimator
 from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES
 from {{ cookiecutter.package_name }}.metrics import gate_comparisons
-from {{ cookiecutter.package_name }}.results import INPUT_FIELDS, LOWER_IS_BETTER, HoldoutMetrics
+from {{ cookiecutter.package_name }}.results import (
+    INPUT_FIELDS,
+    LOWER_IS_BETTER,
+    HoldoutMetrics,
+)
 
 
 def write_config(tmp_path: Path, change: dict[str, dict[str, Any]]) -> Path:
