@@ -12,12 +12,10 @@ MINIMUM_DRIFT_ROWS rows the PSI is noise, and the answer says so.
 """
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
@@ -25,9 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
-    PROBABILITY_FLOOR,
     DriftReport,
     ModelMetadata,
+    classification_scores,
     drift_report,
 )
 
@@ -50,42 +48,6 @@ def wilson(successes: int, total: int) -> tuple[float, float]:
     spread = Z_95 * math.sqrt(share * (1 - share) / total + Z_95**2 / (4 * total**2))
     denominator = 1 + Z_95**2 / total
     return (centre - spread) / denominator, (centre + spread) / denominator
-
-
-def roc_auc(hits: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> float | None:
-    """Mann-Whitney's AUC, ties counted half; None without both kinds of hit."""
-    positives = int(hits.sum())
-    negatives = len(hits) - positives
-    if not positives or not negatives:
-        return None
-    order = np.argsort(scores, kind="mergesort")
-    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
-    ranks = np.empty(len(scores))
-    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)  # a run of ties shares its mean rank
-    return float((ranks[hits].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def scores(
-    predicted: Sequence[str], outcomes: Sequence[str], probabilities: Sequence[dict[str, float]]
-) -> dict[str, float | None]:
-    """Accuracy, log loss and ROC AUC (of the first class for two, else the macro average)."""
-    truth = np.asarray(outcomes)
-    matrix = np.array([[row.get(name, 0.0) for name in CLASSES] for row in probabilities])
-    matrix = np.clip(matrix, PROBABILITY_FLOOR, 1.0)
-    matrix /= matrix.sum(axis=1, keepdims=True)
-    columns = {name: index for index, name in enumerate(CLASSES)}
-    chosen = matrix[np.arange(len(truth)), [columns[label] for label in outcomes]]
-    if len(CLASSES) == 2:
-        auc = roc_auc(truth == CLASSES[0], matrix[:, 0])
-    else:
-        each = [roc_auc(truth == name, matrix[:, index]) for index, name in enumerate(CLASSES)]
-        known = [value for value in each if value is not None]
-        auc = float(np.mean(known)) if known else None
-    return {
-        "accuracy": float(np.mean(np.asarray(predicted) == truth)),
-        "log_loss": float(-np.mean(np.log(chosen))),
-        "roc_auc": auc,
-    }
 
 
 def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> list[VersionQuality]:
@@ -126,10 +88,11 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
         )
         if mine:
             predicted, truth, probabilities = zip(*mine, strict=True)
-            measured = scores(predicted, truth, probabilities)
+            matrix = [[row.get(name, 0.0) for name in CLASSES] for row in probabilities]
+            measured = classification_scores(truth, matrix, CLASSES)
             right = sum(p == t for p, t in zip(predicted, truth, strict=True))
             low, high = wilson(right, len(mine))
-            entry.accuracy = Estimate(value=measured["accuracy"] or 0.0, low=low, high=high)
+            entry.accuracy = Estimate(value=right / len(mine), low=low, high=high)
             entry.log_loss = measured["log_loss"]
             entry.roc_auc = measured["roc_auc"]
             if len(mine) >= MINIMUM_OUTCOMES:

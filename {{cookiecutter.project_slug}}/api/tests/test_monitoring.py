@@ -1,10 +1,8 @@
 """Live quality from the prediction log: the figures, their verdict and their gauges."""
 
 import math
-import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import ClientFactory, Record
 from fastapi import FastAPI
@@ -17,21 +15,7 @@ from {{ cookiecutter.package_name }} import (
     model_features,
 )
 
-from app.monitoring import MINIMUM_DRIFT_ROWS, MINIMUM_OUTCOMES, roc_auc, wilson
-
-
-def test_roc_auc_counts_ties_as_half() -> None:
-    chance = random.Random(7)
-    for _ in range(20):
-        scores = np.array([chance.choice([0.1, 0.2, 0.5, 0.9]) for _ in range(40)])
-        hits = np.array([chance.random() < 0.4 for _ in range(40)])
-        pairs = [
-            1.0 if up > down else 0.5 if up == down else 0.0
-            for up in scores[hits]
-            for down in scores[~hits]
-        ]
-        assert roc_auc(hits, scores) == pytest.approx(sum(pairs) / len(pairs))
-    assert roc_auc(np.array([True, True]), np.array([0.1, 0.2])) is None
+from app.monitoring import MINIMUM_DRIFT_ROWS, MINIMUM_OUTCOMES, wilson
 
 
 def test_wilson_interval() -> None:

@@ -21,10 +21,11 @@
     model.model_features(records) -> {feature: [values]}
         # the model's inputs for validated records (dicts): what a prediction log keeps for drift
     model.drift_report(features, predicted_labels) -> DriftReport
-    model.PROBABILITY_FLOOR  # probabilities are clipped to it in log loss: float32 noise below it
     model.PSI_THRESHOLDS     # (0.1, 0.25): below, stable; from the second, drift; between, moderate
         # population stability index of each feature and of the predicted classes, against the
         # profile of the training data stored in the metadata
+    model.classification_scores(truth, probabilities, classes) -> {accuracy, log_loss, roc_auc}
+        # the holdout's figures, computed the same way on live outcomes (numpy only)
     model.__version__        # the package version, which is also the model version
     model.DISTRIBUTION       # the name pip installs the package by
 
@@ -38,13 +39,7 @@ from ._version import DISTRIBUTION, __version__
 from .drift import PSI_THRESHOLDS, drift_report, model_features
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
-from .predict import (
-    CLASSES,
-    PROBABILITY_FLOOR,
-    ModelMismatchError,
-    load_model,
-    make_prediction,
-)
+from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
 from .results import (
     PERSONAL_FIELDS,
     DriftReport,
@@ -53,13 +48,13 @@ from .results import (
     PredictionResult,
     RecordError,
 )
+from .scores import classification_scores
 
 __all__ = [
     "CLASSES",
     "DISTRIBUTION",
     "EXAMPLE_RECORD",
     "PERSONAL_FIELDS",
-    "PROBABILITY_FLOOR",
     "PSI_THRESHOLDS",
     "DriftReport",
     "HoldoutMetrics",
@@ -70,6 +65,7 @@ __all__ = [
     "PredictionResult",
     "RecordError",
     "__version__",
+    "classification_scores",
     "drift_report",
     "load_card",
     "load_model",

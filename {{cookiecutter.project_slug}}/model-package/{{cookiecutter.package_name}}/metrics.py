@@ -7,19 +7,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    log_loss,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
 from .config import Config, config
-from .predict import PROBABILITY_FLOOR
 from .results import GateComparison, HoldoutMetrics
+from .scores import classification_scores
 
 
 def score(
@@ -37,33 +30,28 @@ def holdout_metrics(
     config: Config = config,
 ) -> HoldoutMetrics:
     """Scores from class probabilities (columns in `classes` order); the label is the most
-    probable class. Two classes: of the positive class (listed first in config.yml). More: macro
-    averages, ROC AUC one-vs-rest. The gate scores both models it compares with this."""
-    # scikit-learn's metrics take the columns in sorted class order, summing to 1 in float64.
-    # Served probabilities are float32 (ONNX): below PROBABILITY_FLOOR they are rounding noise,
-    # which log loss would otherwise score anywhere between 14 and 36 nats a record.
-    order = np.argsort(classes)
-    classes = [classes[index] for index in order]
-    probabilities = np.asarray(probabilities, dtype=np.float64)[:, order]
-    probabilities = np.clip(probabilities, PROBABILITY_FLOOR, 1.0)
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
+    probable class. Accuracy, log loss and ROC AUC as a service measures them live
+    (scores.py); two classes: of the positive class (listed first in config.yml), more: macro
+    averages. The gate scores both models it compares with this."""
+    names = list(config.data.class_names)  # config.yml's order: its first is the positive class
+    matrix = np.asarray(probabilities, dtype=np.float64)[:, [list(classes).index(n) for n in names]]
+    scored = classification_scores(labels, matrix, names)
+    if scored["roc_auc"] is None:
+        raise ValueError("the holdout holds a single class: ROC AUC needs both kinds of outcome")
+    predicted = np.asarray(names)[matrix.argmax(axis=1)]
     truth = np.asarray(labels)
-    averaged: dict[str, Any]
-    if len(classes) == 2:
-        positive = config.data.class_names[0]
-        roc_auc = roc_auc_score(truth == positive, probabilities[:, classes.index(positive)])
-        averaged = {"average": "binary", "pos_label": positive}
-    else:
-        roc_auc = roc_auc_score(truth, probabilities, multi_class="ovr", labels=classes)
-        averaged = {"average": "macro", "labels": classes}
+    averaged: dict[str, Any] = (
+        {"average": "binary", "pos_label": names[0]}
+        if len(names) == 2
+        else {"average": "macro", "labels": sorted(names)}
+    )
     return HoldoutMetrics(
-        accuracy=accuracy_score(truth, predicted),
-        roc_auc=roc_auc,
+        accuracy=scored["accuracy"],
+        roc_auc=scored["roc_auc"],
         precision=precision_score(truth, predicted, zero_division=0, **averaged),
         recall=recall_score(truth, predicted, zero_division=0, **averaged),
         f1=f1_score(truth, predicted, zero_division=0, **averaged),
-        log_loss=log_loss(truth, probabilities, labels=classes),
+        log_loss=scored["log_loss"],
     )
 
 

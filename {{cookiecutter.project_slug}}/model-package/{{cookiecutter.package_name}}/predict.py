@@ -21,9 +21,6 @@ from .results import RECORD_LIST, ModelMetadata, PredictionResult, RecordError
 # The classes' names in the order config.yml lists them.
 CLASSES: tuple[str, ...] = config.data.class_names
 ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (estimators.to_onnx)
-# Served probabilities are float32 (ONNX): below this they are rounding noise, which log loss
-# would score anywhere between 14 and 36 nats a record. Metrics clip them here, live and holdout.
-PROBABILITY_FLOOR = 1e-6
 
 
 class ModelMismatchError(RuntimeError):
