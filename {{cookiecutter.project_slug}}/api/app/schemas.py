@@ -9,6 +9,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 from {{ cookiecutter.package_name }} import (
     CLASSES,
     EXAMPLE_RECORD,
+    PSI_THRESHOLDS,
     DriftReport,
     InputRecord,
     ModelMetadata,
@@ -148,6 +149,7 @@ class DriftAnswer(BaseModel):
     minimum_rows: int = Field(description="Fewer rows than this: the PSI is noise.")
     enough_data: bool
     report: DriftReport | None = Field(
-        description="PSI per feature and of the predicted classes; thresholds: below 0.1 "
-        "stable, from 0.25 drift. None without rows or without a training profile."
+        description="PSI per feature and of the predicted classes; thresholds: below "
+        f"{PSI_THRESHOLDS[0]} stable, from {PSI_THRESHOLDS[1]} drift. None without rows or "
+        "without a training profile."
     )

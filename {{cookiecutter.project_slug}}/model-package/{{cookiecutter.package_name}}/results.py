@@ -111,7 +111,6 @@ class ModelMetadata(BaseModel):
     data_file: str
     data_sha256: str
     python_version: str
-    sklearn_version: str
     libraries: dict[str, str] = Field(
         default_factory=dict, description="Versions of the libraries that trained and converted it."
     )

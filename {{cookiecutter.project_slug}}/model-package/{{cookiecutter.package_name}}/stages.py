@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sklearn
 from loguru import logger
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
@@ -155,7 +154,6 @@ def train(
         data_file=source["file"],
         data_sha256=source["sha256"],
         python_version=platform.python_version(),
-        sklearn_version=sklearn.__version__,
         libraries={name: distributions.version(name) for name in LIBRARIES},
         n_train=len(train_part.labels),
         n_holdout=len(holdout_part.labels),
