@@ -95,6 +95,7 @@ EXPECTED_FILES = {
     "api/app/prediction_log/ids.py",
     "api/app/prediction_log/personal_data.py",
     "api/app/prediction_log/retention.py",
+    "api/app/prediction_log/rows.py",
     "api/app/prediction_log/spool.py",
     "api/app/prediction_log/writer.py",
     "api/alembic.ini",

@@ -30,6 +30,7 @@ from app.metrics import Metrics
 from app.middleware import MAX_REQUEST_ID_LENGTH
 from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError, PredictionLog, writer
 from app.prediction_log.ids import new_ids
+from app.prediction_log.rows import PIECE_ROWS
 
 
 def writer_of(client: TestClient) -> PredictionLog:
@@ -55,7 +56,7 @@ def test_every_record_is_logged(
     optional = [name for name in FIELDS if nullable(name) and name not in PERSONAL_FIELDS]
     records = [
         {**example, optional[0]: None} if optional and index % 3 == 0 else example
-        for index in range(writer.BATCH_ROWS + 2)
+        for index in range(PIECE_ROWS + 2)
     ]
     response = client.post(
         "/api/v1/predict", json={"records": records}, headers={"X-Request-ID": "log-test"}

@@ -2,6 +2,7 @@
 
 - writer.py: the queue, its writer thread, and backpressure when the database falls behind;
 - spool.py: the file that keeps a request's rows through a crash until they are written;
+- rows.py: a request's lines in that file, and the database rows made from them;
 - ids.py: prediction ids; personal_data.py: how personal fields are stored;
 - retention.py: deleting old rows.
 """

@@ -17,16 +17,15 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
-from pydantic_core import from_json, to_json
+from pydantic_core import from_json
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
-from {{ cookiecutter.package_name }} import InputRecord, model_features
+from {{ cookiecutter.package_name }} import InputRecord
 
 from app.config import Settings
 from app.db import predictions
@@ -34,9 +33,10 @@ from app.metrics import Metrics
 from app.prediction_log.ids import new_ids
 from app.prediction_log.personal_data import PersonalData
 from app.prediction_log.retention import Retention
+from app.prediction_log.rows import PIECE_ROWS, database_rows, spool_lines
 from app.prediction_log.spool import Segment, Spool
 
-BATCH_ROWS = 1_000  # rows per transaction; a request's rows are queued in pieces this large
+BATCH_ROWS = 1_000  # rows per transaction, of whole pieces (rows.PIECE_ROWS each at most)
 GATHER_SECONDS = 0.05  # the writer waits this long after the first row, so that rows form a batch
 ROOM_WAIT_SECONDS = 2.0  # how long a request waits for room in a full queue before its 503
 RETRY_AFTER_SECONDS = 5
@@ -52,7 +52,7 @@ class LogFullError(Exception):
 
 @dataclass
 class Pending:
-    """Rows of one request (BATCH_ROWS at most): their spool line, and the file holding it."""
+    """Rows of one request (PIECE_ROWS at most): their spool line, and the file holding it."""
 
     line: bytes
     rows: int
@@ -164,28 +164,14 @@ class PredictionLog:
                 f"the prediction log has {self.pending_rows} rows waiting for its database "
                 f"(PREDICTION_LOG_MAX_PENDING={self.max_pending})"
             )
-        created_at = datetime.now(UTC)
-        lines = [
-            to_json(
-                {
-                    "ids": ids[start : start + BATCH_ROWS],
-                    "request_id": request_id,
-                    "created_at": created_at,
-                    "model_version": model_version,
-                    "inputs": records[start : start + BATCH_ROWS],
-                    "labels": labels[start : start + BATCH_ROWS],
-                    "probabilities": probabilities[start : start + BATCH_ROWS],
-                    "latency_ms": latency_ms,
-                }
-            )
-            + b"\n"
-            for start in range(0, len(ids), BATCH_ROWS)
-        ]
+        lines = spool_lines(
+            ids, request_id, model_version, records, labels, probabilities, latency_ms
+        )
         with self.condition:
             # One write for the whole request: a request the spool refuses leaves no row.
             segment = self.spool.append(b"".join(lines), len(ids))
-            for line, start in zip(lines, range(0, len(ids), BATCH_ROWS), strict=True):
-                self.queue.append(Pending(line, min(BATCH_ROWS, len(ids) - start), segment))
+            for line, start in zip(lines, range(0, len(ids), PIECE_ROWS), strict=True):
+                self.queue.append(Pending(line, min(PIECE_ROWS, len(ids) - start), segment))
             self.pending_rows += len(ids)
             self.queued += len(ids)
             self.condition.notify()
@@ -193,54 +179,7 @@ class PredictionLog:
         return ids
 
     def rows(self, batch: Sequence[Pending]) -> Iterator[dict[str, Any]]:
-        """The rows of a batch of requests, made as they are inserted. The model's features are
-        computed in one call for the whole batch: per request, that call would cost more than the
-        rest of the row."""
-        pieces = [from_json(pending.line) for pending in batch]
-        for piece, features in zip(pieces, self.features_of(pieces), strict=True):
-            created_at = datetime.fromisoformat(piece["created_at"])
-            answers = zip(
-                piece["ids"],
-                piece["inputs"],
-                features,
-                piece["labels"],
-                piece["probabilities"],
-                strict=True,
-            )
-            for record_id, inputs, record_features, label, probabilities in answers:
-                yield {
-                    "id": record_id,
-                    "request_id": piece["request_id"],
-                    "created_at": created_at,
-                    "model_version": piece["model_version"],
-                    "inputs": self.personal_data.mask(inputs),
-                    "features": record_features,
-                    "label": label,
-                    "probabilities": probabilities,
-                    "latency_ms": piece["latency_ms"],
-                }
-
-    def features_of(self, pieces: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        """Each piece's records' model features (the package's model_features), in one call for
-        the batch. A piece whose features cannot be computed (a spool written before a deploy
-        changed the model's inputs) gets none: its rows are still written."""
-        try:
-            columns = model_features([record for piece in pieces for record in piece["inputs"]])
-        except Exception as error:  # noqa: BLE001 - the rows matter more than their features
-            if len(pieces) > 1:
-                return [self.features_of([piece])[0] for piece in pieces]
-            logger.bind(request_id=pieces[0]["request_id"]).warning(
-                "Prediction log: features not computed, rows written without them: {!r}", error
-            )
-            return [[{} for _ in pieces[0]["ids"]]]
-        positions = itertools.count()
-        return [
-            [
-                {name: values[at] for name, values in columns.items()}
-                for at in itertools.islice(positions, len(piece["ids"]))
-            ]
-            for piece in pieces
-        ]
+        return database_rows([pending.line for pending in batch], self.personal_data)
 
     def take(self) -> list[Pending]:
         """The next batch: the queued pieces up to BATCH_ROWS rows (a piece at least), gathered

@@ -1,0 +1,101 @@
+"""The spool's lines and the database rows made from them.
+
+A request's rows are one JSON line for every PIECE_ROWS records: their prediction ids, the
+request's id, time, model version and latency, the records as validated, and the model's answers.
+The rows are made when they are written, so that the request path only encodes JSON.
+"""
+
+import itertools
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from loguru import logger
+from pydantic_core import from_json, to_json
+
+from {{ cookiecutter.package_name }} import InputRecord, model_features
+
+from app.prediction_log.personal_data import PersonalData
+
+PIECE_ROWS = 1_000  # records per line: what the writer takes at once, and the most in memory
+
+
+def spool_lines(
+    ids: Sequence[str],
+    request_id: str,
+    model_version: str,
+    records: Sequence[InputRecord],
+    labels: Sequence[str],
+    probabilities: Sequence[dict[str, float]],
+    latency_ms: float,
+) -> list[bytes]:
+    """A request's rows as spool lines, PIECE_ROWS records to a line."""
+    created_at = datetime.now(UTC)
+    return [
+        to_json(
+            {
+                "ids": ids[start : start + PIECE_ROWS],
+                "request_id": request_id,
+                "created_at": created_at,
+                "model_version": model_version,
+                "inputs": records[start : start + PIECE_ROWS],
+                "labels": labels[start : start + PIECE_ROWS],
+                "probabilities": probabilities[start : start + PIECE_ROWS],
+                "latency_ms": latency_ms,
+            }
+        )
+        + b"\n"
+        for start in range(0, len(ids), PIECE_ROWS)
+    ]
+
+
+def database_rows(lines: Sequence[bytes], personal_data: PersonalData) -> Iterator[dict[str, Any]]:
+    """The rows of spool lines, made as they are inserted, personal fields masked. The model's
+    features are computed in one call for all the lines: per request, that call would cost more
+    than the rest of the row."""
+    pieces = [from_json(line) for line in lines]
+    for piece, features in zip(pieces, features_of(pieces), strict=True):
+        created_at = datetime.fromisoformat(piece["created_at"])
+        answers = zip(
+            piece["ids"],
+            piece["inputs"],
+            features,
+            piece["labels"],
+            piece["probabilities"],
+            strict=True,
+        )
+        for record_id, inputs, record_features, label, probabilities in answers:
+            yield {
+                "id": record_id,
+                "request_id": piece["request_id"],
+                "created_at": created_at,
+                "model_version": piece["model_version"],
+                "inputs": personal_data.mask(inputs),
+                "features": record_features,
+                "label": label,
+                "probabilities": probabilities,
+                "latency_ms": piece["latency_ms"],
+            }
+
+
+def features_of(pieces: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Each piece's records' model features (the package's model_features), in one call. A piece
+    whose features cannot be computed (a spool written before a deploy changed the model's inputs)
+    gets none: its rows are still written."""
+    try:
+        columns = model_features([record for piece in pieces for record in piece["inputs"]])
+    except Exception as error:  # noqa: BLE001 - the rows matter more than their features
+        if len(pieces) > 1:
+            return [features_of([piece])[0] for piece in pieces]
+        logger.bind(request_id=pieces[0]["request_id"]).warning(
+            "Prediction log: features not computed, rows written without them: {!r}", error
+        )
+        return [[{} for _ in pieces[0]["ids"]]]
+    positions = itertools.count()
+    return [
+        [
+            {name: values[at] for name, values in columns.items()}
+            for at in itertools.islice(positions, len(piece["ids"]))
+        ]
+        for piece in pieces
+    ]
