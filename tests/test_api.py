@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_api_gates_pass(baked_project: Path, model_wheel: Path) -> None:
-    report = api_gates(baked_project, model_wheel, "test_app_all")
+    report = api_gates(baked_project, "test_app_all")
     assert "schemathesis cases by operation and status" in report
     assert "PASSED tests/test_server.py::test_metrics_add_up_across_two_workers" in report
     # The prediction log's heavy tests print their counts: shown in this report.

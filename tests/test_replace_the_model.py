@@ -84,7 +84,7 @@ def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> N
     assert metadata["estimator"] == "hist_gradient_boosting"
 
     # The heavy tier (soak, kill -9) runs once, on the default bake (test_api.py).
-    report = api_gates(project, wheel)
+    report = api_gates(project)
     assert "PASSED tests/test_contract.py::test_only_public_names_are_imported" in report
 
     venv = make_venv(tmp_path / "venv", "-r", project / "api" / "requirements.txt", wheel)
