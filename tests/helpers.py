@@ -69,6 +69,13 @@ def api_gates(project: Path, tests: str = "test_app") -> str:
     if browser:
         environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
     report = run(["bash", "-c", command], cwd=project / "api", env=environment).stdout
+    assert_api_report(project, report, browser)
+    return report
+
+
+def assert_api_report(project: Path, report: str, browser: bool) -> None:
+    """What an API test run printed with -rA: the real server and (with Chromium) the browser
+    passed, and the project's own prediction log was never touched."""
     assert not (project / "api" / "data").exists(), "a test wrote to the developer's log"
     assert "PASSED tests/test_server.py::test_real_server_answers" in report
     if browser:
@@ -77,7 +84,6 @@ def api_gates(project: Path, tests: str = "test_app") -> str:
     else:
         assert "SKIPPED" in report
         assert "no Chromium at" in report
-    return report
 
 
 def python_in(venv: Path) -> Path:
