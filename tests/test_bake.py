@@ -58,6 +58,8 @@ EXPECTED_FILES = {
     "model-package/{package}/batch/__init__.py",
     "model-package/{package}/batch/__main__.py",
     "model-package/{package}/batch/engines.py",
+    "model-package/{package}/batch/pool.py",
+    "model-package/{package}/batch/tables.py",
     "model-package/{package}/batch/scoring.py",
     "model-package/{package}/card.py",
     "model-package/{package}/columns.py",
