@@ -24,6 +24,21 @@ from loguru import logger
 SEGMENT_BYTES = 8 * 1024 * 1024  # a file this large is left to drain, and a new one started
 
 
+def lock_if_free(path: Path) -> int | None:
+    """A descriptor of `path`, locked for this process; None when another process holds it (a
+    live worker's) or it is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 @dataclass(eq=False)
 class Segment:
     """One spool file, and how many of its rows are not in the database yet."""
@@ -112,14 +127,8 @@ class Spool:
         for path in self.folder.glob("*.tmp"):  # a file never renamed holds no row
             self.remove_if_unlocked(path)
         for path in sorted(self.folder.glob("*.spool")):
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:  # another worker took it and finished it meanwhile
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # a live worker's
-                os.close(fd)
+            fd = lock_if_free(path)
+            if fd is None:
                 continue
             if not path.exists():  # finished by the worker that held it a moment ago
                 os.close(fd)
@@ -130,16 +139,8 @@ class Spool:
 
     @staticmethod
     def remove_if_unlocked(path: Path) -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if (fd := lock_if_free(path)) is not None:
             path.unlink(missing_ok=True)
-        except BlockingIOError:  # a live worker's, being made
-            pass
-        finally:
             os.close(fd)
 
     def close(self) -> int:
