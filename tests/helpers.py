@@ -2,11 +2,16 @@
 
 import json
 import os
+import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -134,3 +139,41 @@ def bake_ok(cookies, **context: str) -> Path:
 
 def generated_files(project: Path) -> set[str]:
     return {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+
+
+def postgres_bindir() -> Path | None:
+    """PostgreSQL's programs: where pg_ctl is on PATH, or Debian's packages' folder."""
+    if pg_ctl := shutil.which("pg_ctl"):
+        return Path(pg_ctl).resolve().parent
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return installed[-1].parent if installed else None
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of the test's own in a folder of its own under /tmp (which the postgres
+    user can reach, unlike pytest's), on a free loopback port, trusting local connections; its
+    URL (the `postgres` database). Stopped by the pid it wrote, its folder removed."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", golden_path.free_port()
+    initdb = [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+    run([*as_owner, *initdb], cwd=folder)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    start = [bindir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"]
+    run([*as_owner, *start], cwd=folder)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGINT)  # "fast" shutdown
+        deadline = time.monotonic() + 30
+        while (data / "postmaster.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        shutil.rmtree(folder, ignore_errors=True)
