@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.config import (
     config,
     load_config,
 )
-from {{ cookiecutter.package_name }}.estimators import ESTIMATORS, resolve_estimator
+from {{ cookiecutter.package_name }}.estimators import ALIASES, resolve_estimator
 from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES
 from {{ cookiecutter.package_name }}.metrics import gate_comparisons
 from {{ cookiecutter.package_name }}.results import (
@@ -88,20 +88,63 @@ def test_unreadable_config_names_the_file(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.yml")
 
 
-@pytest.mark.parametrize("name", list(ESTIMATORS))
+@pytest.mark.parametrize("name", [*ALIASES, "sklearn.ensemble.ExtraTreesClassifier"])
 def test_every_estimator_gets_the_seed(name: str) -> None:
     spec, params = resolve_estimator(ModelConfig(estimator=name), seed=7)
     assert params == {"random_state": 7}
     assert spec.factory(**params).get_params()["random_state"] == 7
 
 
-def test_unknown_estimator_lists_the_choices() -> None:
+def test_an_import_path_names_any_classifier() -> None:
+    svc = ModelConfig(estimator="sklearn.svm.SVC", params={"probability": True})
+    spec, params = resolve_estimator(svc, seed=7)
+    assert (spec.factory.__name__, spec.scale_numeric) == ("SVC", True)
+    assert params == {"probability": True, "random_state": 7}
+    model = ModelConfig(estimator="sklearn.ensemble.ExtraTreesClassifier")
+    assert not resolve_estimator(model, seed=7)[0].scale_numeric  # trees split on raw numbers
+
+
+@pytest.mark.parametrize(
+    ("estimator", "params", "message"),
+    [
+        (
+            "random_forrest",
+            {},
+            "model.estimator: unknown estimator 'random_forrest'; did you mean 'random_forest'? "
+            f"write one of {', '.join(ALIASES)}, or a classifier's import path such as "
+            "sklearn.ensemble.ExtraTreesClassifier",
+        ),
+        (
+            "sklearn.ensembel.ExtraTreesClassifier",
+            {},
+            "model.estimator: cannot import sklearn.ensembel (No module named 'sklearn.ensembel'); "
+            "add its distribution to the training environment (the train extra in pyproject.toml)",
+        ),
+        (
+            "collections.OrderedDict",
+            {},
+            "model.estimator: collections.OrderedDict is not a scikit-learn estimator class",
+        ),
+        (
+            "sklearn.linear_model.LinearRegression",
+            {},
+            "model.estimator: LinearRegression is not a classifier, and this model predicts the "
+            "classes of data.classes; choose a classifier",
+        ),
+        (
+            "sklearn.svm.SVC",
+            {"C": 2.0},
+            "model.estimator: SVC with these params gives no class probabilities (predict_proba)",
+        ),
+    ],
+)
+def test_an_estimator_that_cannot_serve_is_one_line(
+    estimator: str, params: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ConfigError) as error:
-        resolve_estimator(ModelConfig(estimator="random_forrest"), seed=0)
-    assert str(error.value) == (
-        "model.estimator: unknown estimator 'random_forrest'; choose one of "
-        + ", ".join(ESTIMATORS)
-    )
+        resolve_estimator(ModelConfig(estimator=estimator, params=params), seed=0)
+    assert "\n" not in str(error.value)
+    assert str(error.value).startswith(message)
 
 
 def test_misspelt_parameter_names_it_and_the_allowed_ones() -> None:

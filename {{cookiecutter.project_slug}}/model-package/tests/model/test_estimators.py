@@ -1,4 +1,5 @@
-"""Every estimator of estimators.py trains, converts to ONNX and serves what scikit-learn predicts.
+"""Every alias of estimators.py, and an estimator named by its import path, trains, converts to
+ONNX and serves what scikit-learn predicts.
 
 Each is trained on the packaged data (the configured one with its params, the others with their
 defaults), and its ONNX Runtime session is compared with its scikit-learn pipeline on the whole
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }} import __version__
-from {{ cookiecutter.package_name }}.config import ModelConfig, config
-from {{ cookiecutter.package_name }}.estimators import ESTIMATORS
+from {{ cookiecutter.package_name }}.config import ConfigError, ModelConfig, config
+from {{ cookiecutter.package_name }}.estimators import ALIASES
 from {{ cookiecutter.package_name }}.persistence import load_pipeline, load_session
 from {{ cookiecutter.package_name }}.predict import ONNX_PROBABILITIES, session_feed
 from {{ cookiecutter.package_name }}.stages import Part, train
@@ -22,7 +23,7 @@ PROBABILITY_TOLERANCE = 1e-5
 BOUNDARY = 1e-4
 
 
-@pytest.mark.parametrize("estimator", list(ESTIMATORS))
+@pytest.mark.parametrize("estimator", [*ALIASES, "sklearn.ensemble.ExtraTreesClassifier"])
 def test_onnx_matches_scikit_learn_on_the_holdout(
     estimator: str, prepared: Path, holdout: Part, tmp_path: Path, report: list[str]
 ) -> None:
@@ -50,3 +51,12 @@ def test_onnx_matches_scikit_learn_on_the_holdout(
         f"|dp| {difference:.1e}, {int(at_boundary.sum())} at the decision boundary, "
         f"{int(disagree.sum())} labels differ there"
     )
+
+
+def test_an_estimator_no_converter_knows_stops_training(prepared: Path, tmp_path: Path) -> None:
+    model = ModelConfig(estimator="sklearn.semi_supervised.LabelSpreading")
+    with pytest.raises(ConfigError) as error:
+        train(config.model_copy(update={"model": model}), prepared, tmp_path)
+    no_converter = "model.estimator: no ONNX converter knows LabelSpreading, and ONNX is how"
+    assert str(error.value).startswith(no_converter)
+    assert not list(tmp_path.iterdir())  # nothing written
