@@ -1,10 +1,12 @@
 """The fitted part of the model: standard scikit-learn steps, then the estimator config.yml names.
 
 `model.estimator` is a short name from ALIASES or any scikit-learn-API classifier by its import
-path (`sklearn.ensemble.ExtraTreesClassifier`), with no code to change. `model.params` are checked
-against the estimator's own get_params(). ONNX is the serving format, so an estimator that no
-converter knows stops training with one line. tests/model/test_estimators.py holds each alias,
-and one estimator by its path, to scikit-learn through ONNX on the whole holdout.
+path (`sklearn.ensemble.ExtraTreesClassifier`, `xgboost.XGBClassifier`, `lightgbm.LGBMClassifier`),
+with no code to change. `model.params` are checked against the estimator's own get_params(). It
+learns encoded classes (XGBoost takes no others) and answers with their names. ONNX is the serving
+format: skl2onnx converts, with onnxmltools' converters for XGBoost and LightGBM, and an estimator
+that no converter knows stops training with one line. tests/model/test_estimators.py holds each
+alias, and estimators by their path, to scikit-learn through ONNX on the whole holdout.
 """
 
 import difflib
@@ -13,15 +15,16 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 
 from .config import Config, ConfigError, ModelConfig
 
-ONNX_OPSET = 17
+# The default domain's opset, and the ai.onnx.ml one that onnxmltools' tree converters support.
+ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 ALIASES = {
     "logistic_regression": "sklearn.linear_model.LogisticRegression",
@@ -30,13 +33,37 @@ ALIASES = {
 }
 # Trees split on raw numbers, and unscaled inputs keep their splits in ONNX's float32 exactly where
 # scikit-learn put them. Every other estimator (linear, kernel, neighbours) gets standardised ones.
-TREE_MODULES = ("sklearn.tree", "sklearn.ensemble")
+TREE_MODULES = ("sklearn.tree", "sklearn.ensemble", "xgboost", "lightgbm")
+# Estimators of other distributions (the xgboost and lightgbm extras) and their ONNX converters.
+ONNXMLTOOLS_CONVERTERS = {
+    ("xgboost", "XGBClassifier"): ("xgboost.operator_converters.XGBoost", "convert_xgboost"),
+    ("lightgbm", "LGBMClassifier"): ("lightgbm.operator_converters.LightGbm", "convert_lightgbm"),
+}
 
 
 @dataclass(frozen=True)
 class Estimator:
     factory: type[BaseEstimator]
     scale_numeric: bool
+
+
+class EncodedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
+    """The estimator fitted on the classes' indexes (sorted names), answering with the names."""
+
+    def __init__(self, estimator: BaseEstimator) -> None:
+        self.estimator = estimator
+
+    def fit(self, inputs: Any, labels: Any) -> "EncodedClassifier":
+        self.encoder_ = LabelEncoder().fit(labels)
+        self.classes_ = self.encoder_.classes_
+        self.estimator_ = clone(self.estimator).fit(inputs, self.encoder_.transform(labels))
+        return self
+
+    def predict_proba(self, inputs: Any) -> Any:
+        return self.estimator_.predict_proba(inputs)
+
+    def predict(self, inputs: Any) -> Any:
+        return self.classes_[self.predict_proba(inputs).argmax(axis=1)]
 
 
 def estimator_class(name: str) -> type[BaseEstimator]:
@@ -112,27 +139,49 @@ def build_pipeline(config: Config) -> Pipeline:
         ("categorical", categorical, config.features.categorical),
     ]
     preprocess = ColumnTransformer([group for group in groups if group[2]])
-    return Pipeline([("preprocess", preprocess), ("classifier", spec.factory(**params))])
+    classifier = EncodedClassifier(spec.factory(**params))
+    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+
+
+def register_converters() -> None:
+    """onnxmltools' converters for the estimators of other distributions that are installed."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    for (module_name, class_name), (converters, function) in ONNXMLTOOLS_CONVERTERS.items():
+        try:
+            factory = getattr(importlib.import_module(module_name), class_name)
+            module = importlib.import_module(f"onnxmltools.convert.{converters}")
+        except ImportError:
+            continue
+        update_registered_converter(
+            factory,
+            f"{module_name}{class_name}",
+            calculate_linear_classifier_output_shapes,
+            getattr(module, function),
+            options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+        )
 
 
 def to_onnx(pipeline: Pipeline, config: Config) -> bytes:
-    """The fitted pipeline as an ONNX graph with one input per feature column."""
+    """The fitted pipeline as an ONNX graph with one input per feature column. Its probabilities'
+    columns are in the order of the pipeline's classes_ (the encoded classes')."""
     from skl2onnx import to_onnx as convert
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from skl2onnx.common.exceptions import MissingConverter, MissingShapeCalculator
 
+    register_converters()
     inputs = [(name, FloatTensorType([None, 1])) for name in config.features.numeric]
     inputs += [(name, StringTensorType([None, 1])) for name in config.features.categorical]
-    estimator = pipeline.steps[-1][1]
+    estimator = pipeline.steps[-1][1].estimator_
+    served = Pipeline([*pipeline.steps[:-1], ("classifier", estimator)])
     options = {id(estimator): {"zipmap": False}}
     with warnings.catch_warnings():
         # skl2onnx 1.20 hands protobuf booleans for integer attributes (histogram gradient
         # boosting); the values are right, and protobuf 6 says so once per tree.
         warnings.filterwarnings("ignore", "Field onnx.AttributeProto.ints", DeprecationWarning)
         try:
-            model = convert(
-                pipeline, initial_types=inputs, options=options, target_opset=ONNX_OPSET
-            )
+            model = convert(served, initial_types=inputs, options=options, target_opset=ONNX_OPSET)
         except (MissingConverter, MissingShapeCalculator):
             raise ConfigError(
                 f"model.estimator: no ONNX converter knows {type(estimator).__name__}, and ONNX "

@@ -23,7 +23,15 @@ PROBABILITY_TOLERANCE = 1e-5
 BOUNDARY = 1e-4
 
 
-@pytest.mark.parametrize("estimator", [*ALIASES, "sklearn.ensemble.ExtraTreesClassifier"])
+# Estimators by their import path: scikit-learn's own, and the xgboost and lightgbm extras'.
+BY_PATH = [
+    "sklearn.ensemble.ExtraTreesClassifier",
+    "xgboost.XGBClassifier",
+    "lightgbm.LGBMClassifier",
+]
+
+
+@pytest.mark.parametrize("estimator", [*ALIASES, *BY_PATH])
 def test_onnx_matches_scikit_learn_on_the_holdout(
     estimator: str, prepared: Path, holdout: Part, tmp_path: Path, report: list[str]
 ) -> None:
