@@ -5,11 +5,9 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,7 +151,7 @@ def postgres_bindir() -> Path | None:
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server of the test's own in a folder of its own under /tmp (which the postgres
     user can reach, unlike pytest's), on a free loopback port, trusting local connections; its
-    URL (the `postgres` database). Stopped by the pid it wrote, its folder removed."""
+    URL (the `postgres` database). Stopped by pg_ctl, its folder removed."""
     bindir = postgres_bindir()
     if bindir is None:
         pytest.fail("PostgreSQL is not installed (apt-get install postgresql)")
@@ -163,17 +161,14 @@ def postgres_server() -> Iterator[str]:
         os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
         as_owner = ["runuser", "-u", "postgres", "--"]
     data, port = folder / "data", golden_path.free_port()
-    initdb = [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-    run([*as_owner, *initdb], cwd=folder)
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    start = [bindir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"]
-    run([*as_owner, *start], cwd=folder)
+    pg_ctl = [*as_owner, bindir / "pg_ctl", "-D", data]
     try:
+        initdb = [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        run([*as_owner, *initdb], cwd=folder)
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        run([*pg_ctl, "-o", options, "-l", folder / "log", "-w", "start"], cwd=folder)
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        pid = int((data / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGINT)  # "fast" shutdown
-        deadline = time.monotonic() + 30
-        while (data / "postmaster.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        if (data / "postmaster.pid").exists():  # "fast": ends the sessions; waits for the exit
+            subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True, check=False)
         shutil.rmtree(folder, ignore_errors=True)

@@ -9,9 +9,10 @@ The README's commands run as written. To `podman run` the test adds only `-d`, a
 What the machine needs, not the project, is in CONTAINERS_CONF: host networking (the index and
 PostgreSQL listen on loopback, so `-p` does not apply), the host's CA bundle (pip may reach its
 index through a TLS proxy), and what a VM without systemd needs (runc, cgroupfs, file events,
-ulimits under the hard limit). The Dockerfile's FROM image is made from Debian's packages by
-mmdebstrap, cached as a tarball in BASE_CACHE and imported under the official image's name: no
-container registry is reached.
+ulimits under the hard limit). Images, containers and volumes live in a store of the test's own
+(CONTAINERS_STORAGE_CONF), removed afterwards. The Dockerfile's FROM image is made from Debian's
+packages by mmdebstrap (so only python:3.11-slim, the default, has a stand-in), cached as a tarball
+in BASE_CACHE and imported there under the official image's name: no container registry is reached.
 """
 
 import concurrent.futures
@@ -20,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import tarfile
@@ -68,7 +70,7 @@ class Image:
     tag: str
     base: str
     volume: str
-    environment: dict[str, str]  # CONTAINERS_CONF and MODEL_INDEX_URL
+    environment: dict[str, str]  # CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, MODEL_INDEX_URL
     run_commands: list[str]  # the README's `podman run` lines, in order
 
 
@@ -113,7 +115,12 @@ def image(
             pytest.skip(f"{program} is not installed")
     folder = tmp_path_factory.mktemp("container")
     (folder / "containers.conf").write_text(CONTAINERS_CONF)
-    environment = clean_environment(CONTAINERS_CONF=str(folder / "containers.conf"))
+    store = f'[storage]\ndriver = "overlay"\ngraphroot = "{folder}/store"\nrunroot = "{folder}/run"'
+    (folder / "storage.conf").write_text(store)
+    environment = clean_environment(
+        CONTAINERS_CONF=str(folder / "containers.conf"),
+        CONTAINERS_STORAGE_CONF=str(folder / "storage.conf"),
+    )
     api = baked_project / "api"
     base = base_image(api / "Dockerfile", environment)
     commands = [
@@ -128,8 +135,6 @@ def image(
         golden_path.publish(baked_project, index, PASSWORD)
         environment["MODEL_INDEX_URL"] = golden_path.index_url_with_credentials(index, PASSWORD)
         built = Image(baked_project, tag, base, volume, environment, [])
-        podman(built, "rmi", "--force", tag)
-        podman(built, "image", "prune", "--force")  # no layer cached from an earlier run
         started = time.monotonic()
         for line in commands:
             if line.startswith("podman run "):
@@ -143,8 +148,8 @@ def image(
         if left := podman(built, "ps", "--all", "--quiet", "--filter", f"ancestor={tag}"):
             podman(built, "rm", "--force", *left.split())
         podman(built, "volume", "rm", "--force", volume)
-        podman(built, "rmi", "--force", tag)
-        podman(built, "image", "prune", "--force")  # the build stage
+        podman(built, "rmi", "--all", "--force")  # the store is the test's own
+        shutil.rmtree(folder / "store", ignore_errors=True)
 
 
 def call(url: str, body: object = None) -> tuple[int, Any]:

@@ -5,12 +5,14 @@ path (`sklearn.ensemble.ExtraTreesClassifier`, `xgboost.XGBClassifier`, `lightgb
 with no code to change. `model.params` are checked against the estimator's own get_params(). It
 learns encoded classes (XGBoost takes no others) and answers with their names. ONNX is the serving
 format: skl2onnx converts, with onnxmltools' converters for XGBoost and LightGBM, and an estimator
-that no converter knows stops training with one line. tests/model/test_estimators.py holds each
+that no converter knows stops training with one line once it is fitted (skl2onnx has no public
+registry to ask before). tests/model/test_estimators.py holds each
 alias, and estimators by their path, to scikit-learn through ONNX on the whole holdout.
 """
 
 import difflib
 import importlib
+import importlib.metadata
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -34,17 +36,28 @@ ALIASES = {
 # Trees split on raw numbers, and unscaled inputs keep their splits in ONNX's float32 exactly where
 # scikit-learn put them. Every other estimator (linear, kernel, neighbours) gets standardised ones.
 TREE_MODULES = ("sklearn.tree", "sklearn.ensemble", "xgboost", "lightgbm")
-# Estimators of other distributions (the xgboost and lightgbm extras) and their ONNX converters.
+# Estimators of other distributions, each installed by the package extra of its module's name, and
+# the onnxmltools converters that turn them into ONNX.
 ONNXMLTOOLS_CONVERTERS = {
-    ("xgboost", "XGBClassifier"): ("xgboost.operator_converters.XGBoost", "convert_xgboost"),
-    ("lightgbm", "LGBMClassifier"): ("lightgbm.operator_converters.LightGbm", "convert_lightgbm"),
+    "xgboost.XGBClassifier": "xgboost.operator_converters.XGBoost.convert_xgboost",
+    "lightgbm.LGBMClassifier": "lightgbm.operator_converters.LightGbm.convert_lightgbm",
 }
+EXTRAS = {path.split(".")[0] for path in ONNXMLTOOLS_CONVERTERS}
 
 
 @dataclass(frozen=True)
 class Estimator:
     factory: type[BaseEstimator]
     scale_numeric: bool
+
+    @property
+    def distributions(self) -> list[str]:
+        """What an estimator of another distribution needs, recorded in the model's metadata: its
+        distribution (xgboost-cpu for xgboost) and onnxmltools, which converts it."""
+        module = self.factory.__module__.split(".")[0]
+        if module not in EXTRAS:
+            return []
+        return [*importlib.metadata.packages_distributions().get(module, []), "onnxmltools"]
 
 
 class EncodedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
@@ -79,12 +92,22 @@ def estimator_class(name: str) -> type[BaseEstimator]:
             "sklearn.ensemble.ExtraTreesClassifier"
         )
     try:
-        factory = getattr(importlib.import_module(module_name), class_name, None)
-    except ImportError as error:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # not installed, or a library it loads is missing (libomp)
+        extra = module_name.split(".")[0]
+        advice = (
+            f"install the package's {extra} extra (pip install -e '.[{extra}]')"
+            if extra in EXTRAS
+            else "add its distribution to the train extra in pyproject.toml"
+        )
         raise ConfigError(
-            f"model.estimator: cannot import {module_name} ({error}); add its distribution to "
-            "the training environment (the train extra in pyproject.toml)"
+            f"model.estimator: cannot import {module_name} ({error}); {advice}"
         ) from None
+    factory = getattr(module, class_name, None)
+    if factory is None:
+        close = difflib.get_close_matches(class_name, dir(module), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ConfigError(f"model.estimator: {module_name} has no {class_name}{hint}")
     if not (isinstance(factory, type) and issubclass(factory, BaseEstimator)):
         raise ConfigError(
             f"model.estimator: {path} is not a scikit-learn estimator class "
@@ -97,7 +120,13 @@ def resolve_estimator(model: ModelConfig, seed: int) -> tuple[Estimator, dict[st
     """The chosen estimator and its parameters, checked against its own, with the seed added if
     it takes one. It must be a classifier that gives class probabilities."""
     factory = estimator_class(model.estimator)
-    allowed = sorted(factory().get_params())
+    try:
+        allowed = sorted(factory().get_params())
+    except TypeError as error:  # meta-estimators: VotingClassifier, StackingClassifier, ...
+        raise ConfigError(
+            f"model.estimator: {factory.__name__} cannot be made from config.yml alone ({error}); "
+            "choose an estimator whose parameters all have defaults"
+        ) from None
     for name in model.params:
         if name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=1)
@@ -143,37 +172,44 @@ def build_pipeline(config: Config) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
-def register_converters() -> None:
-    """onnxmltools' converters for the estimators of other distributions that are installed."""
+def register_converter(estimator: BaseEstimator) -> None:
+    """onnxmltools' converter for an estimator of another distribution; skl2onnx knows the rest."""
     from skl2onnx import update_registered_converter
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
-    for (module_name, class_name), (converters, function) in ONNXMLTOOLS_CONVERTERS.items():
-        try:
-            factory = getattr(importlib.import_module(module_name), class_name)
-            module = importlib.import_module(f"onnxmltools.convert.{converters}")
-        except ImportError:
-            continue
-        update_registered_converter(
-            factory,
-            f"{module_name}{class_name}",
-            calculate_linear_classifier_output_shapes,
-            getattr(module, function),
-            options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
-        )
+    factory = type(estimator)
+    extra = factory.__module__.split(".")[0]
+    if (path := f"{extra}.{factory.__name__}") not in ONNXMLTOOLS_CONVERTERS:
+        return
+    module_name, _, function = ONNXMLTOOLS_CONVERTERS[path].rpartition(".")
+    try:
+        converter = getattr(importlib.import_module(f"onnxmltools.convert.{module_name}"), function)
+    except ImportError:
+        raise ConfigError(
+            f"model.estimator: onnxmltools converts {factory.__name__} to ONNX and is not "
+            f"installed; install the package's {extra} extra (pip install -e '.[{extra}]')"
+        ) from None
+    update_registered_converter(
+        factory,
+        f"onnxmltools{factory.__name__}",
+        calculate_linear_classifier_output_shapes,
+        converter,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
 
 
 def to_onnx(pipeline: Pipeline, config: Config) -> bytes:
-    """The fitted pipeline as an ONNX graph with one input per feature column. Its probabilities'
-    columns are in the order of the pipeline's classes_ (the encoded classes')."""
+    """The fitted pipeline as an ONNX graph with one input per feature column. It converts the
+    estimator fitted on encoded classes: its `label` output is a class's index, and its
+    `probabilities` columns are in the order of the pipeline's classes_ (the model's metadata)."""
     from skl2onnx import to_onnx as convert
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from skl2onnx.common.exceptions import MissingConverter, MissingShapeCalculator
 
-    register_converters()
+    estimator = pipeline.steps[-1][1].estimator_
+    register_converter(estimator)
     inputs = [(name, FloatTensorType([None, 1])) for name in config.features.numeric]
     inputs += [(name, StringTensorType([None, 1])) for name in config.features.categorical]
-    estimator = pipeline.steps[-1][1].estimator_
     served = Pipeline([*pipeline.steps[:-1], ("classifier", estimator)])
     options = {id(estimator): {"zipmap": False}}
     with warnings.catch_warnings():

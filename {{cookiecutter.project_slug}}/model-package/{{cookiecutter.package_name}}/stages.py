@@ -128,7 +128,7 @@ def train(
     output_dir: Path = TRAINED_MODEL_DIR,
 ) -> ModelMetadata:
     """Stage 2: fit on the train part, score on the holdout, save the artifacts and metadata."""
-    _, params = resolve_estimator(config.model, config.split.random_state)  # fail before fitting
+    spec, params = resolve_estimator(config.model, config.split.random_state)  # before fitting
     train_part = Part.read(prepared_dir / "train.jsonl")
     holdout_part = Part.read(prepared_dir / "holdout.jsonl")
     source_file = prepared_dir / "source.json"
@@ -154,7 +154,7 @@ def train(
         data_file=source["file"],
         data_sha256=source["sha256"],
         python_version=platform.python_version(),
-        libraries={name: distributions.version(name) for name in LIBRARIES},
+        libraries={name: distributions.version(name) for name in (*LIBRARIES, *spec.distributions)},
         n_train=len(train_part.labels),
         n_holdout=len(holdout_part.labels),
         metrics=metrics,

@@ -118,7 +118,18 @@ def test_an_import_path_names_any_classifier() -> None:
             "sklearn.ensembel.ExtraTreesClassifier",
             {},
             "model.estimator: cannot import sklearn.ensembel (No module named 'sklearn.ensembel'); "
-            "add its distribution to the training environment (the train extra in pyproject.toml)",
+            "add its distribution to the train extra in pyproject.toml",
+        ),
+        (
+            "sklearn.ensemble.ExtraTreeClassifier",
+            {},
+            "model.estimator: sklearn.ensemble has no ExtraTreeClassifier; did you mean "
+            "ExtraTreesClassifier?",
+        ),
+        (
+            "sklearn.ensemble.VotingClassifier",
+            {},
+            "model.estimator: VotingClassifier cannot be made from config.yml alone",
         ),
         (
             "collections.OrderedDict",

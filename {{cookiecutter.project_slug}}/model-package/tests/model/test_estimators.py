@@ -31,7 +31,7 @@ BY_PATH = [
 ]
 
 
-@pytest.mark.parametrize("estimator", [*ALIASES, *BY_PATH])
+@pytest.mark.parametrize("estimator", dict.fromkeys([config.model.estimator, *ALIASES, *BY_PATH]))
 def test_onnx_matches_scikit_learn_on_the_holdout(
     estimator: str, prepared: Path, holdout: Part, tmp_path: Path, report: list[str]
 ) -> None:
