@@ -33,7 +33,7 @@ from urllib.request import Request, urlopen
 ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
 OVERRIDE = "GATE_OVERRIDE_REASON"
-# Probabilities this close are one model (ONNX computes in float32); anything else is another.
+# Answers this close are one model (ONNX computes in float32); anything else is another.
 SAME_MODEL = 1e-5
 
 
@@ -50,8 +50,9 @@ class GateError(Exception):
 
 
 def score_holdout(holdout: Path) -> dict[str, Any]:
-    """The installed package's probabilities for every holdout record, through its public
-    contract alone: this runs inside the published model's environment as well."""
+    """The installed package's answers for every holdout record (probabilities, or values and
+    intervals), through its public contract alone: this runs inside the published model's
+    environment as well, whose package may predate regressions."""
     import {{ cookiecutter.package_name }} as model
 
     rows = [json.loads(line) for line in holdout.read_text(encoding="utf-8").splitlines()]
@@ -63,7 +64,20 @@ def score_holdout(holdout: Path) -> dict[str, Any]:
         "data_sha256": metadata.data_sha256,
         "libraries": getattr(metadata, "libraries", {}),  # recorded since the model card came
         "probabilities": result.probabilities,
+        "values": getattr(result, "values", []),
+        "intervals": getattr(result, "intervals", []),
     }
+
+
+def answers(scored: dict[str, Any], classes: list[str]) -> list[list[float] | None]:
+    """Each holdout record's numbers: the probabilities in `classes` order, or (no classes: a
+    regression) the value and its interval's ends; None for a record the model refused."""
+    if not classes:
+        pairs = zip(scored["values"], scored["intervals"], strict=True)
+        return [None if value is None else [value, *ends] for value, ends in pairs]
+    return [
+        None if row is None else [row[name] for name in classes] for row in scored["probabilities"]
+    ]
 
 
 def redacted(url: str) -> str:
@@ -155,16 +169,18 @@ def check_already_published(wheel: Path, folder: Path, version: str) -> None:
     """The candidate's version is on the index: it must be this very model, not a changed one."""
     published = score_published(wheel, folder)
     candidate = score_holdout(HOLDOUT)
-    if sorted(published["classes"]) != sorted(candidate["classes"]):
+    classes = candidate["classes"]
+    if sorted(published["classes"]) != sorted(classes):
         largest = float("inf")
     else:
-        pairs = zip(published["probabilities"], candidate["probabilities"], strict=True)
+        pairs = zip(answers(published, classes), answers(candidate, classes), strict=True)
         largest = max(
             (
-                abs(one[name] - other[name]) if one and other else float("inf")
+                max(abs(a - b) for a, b in zip(one, other, strict=True))
+                if one and other
+                else float("inf")
                 for one, other in pairs
                 if one or other
-                for name in other or one
             ),
             default=0.0,
         )
@@ -175,7 +191,7 @@ def check_already_published(wheel: Path, folder: Path, version: str) -> None:
             if published["libraries"].get(name) != wanted
         }
         raise GateError(
-            f"version {version} is already on the index with another model (probabilities differ "
+            f"version {version} is already on the index with another model (answers differ "
             f"by up to {largest:.3g} on the holdout; library versions changed: {changed or 'none'}"
             "). A published version is never replaced: bump VERSION to release this model"
         )
@@ -185,31 +201,41 @@ def check_already_published(wheel: Path, folder: Path, version: str) -> None:
     )
 
 
+def kind(classes: list[str]) -> str:
+    """What a model predicts, by its classes (a regression has none)."""
+    return f"the classes {classes}" if classes else "numbers"
+
+
 def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[int], Any, Any]:
     """The holdout rows both models scored, and each model's metrics on them."""
     import numpy as np
 
     from {{ cookiecutter.package_name }}.config import config
     from {{ cookiecutter.package_name }}.metrics import holdout_metrics
+    from {{ cookiecutter.package_name }}.results import RegressionMetrics
+    from {{ cookiecutter.package_name }}.scores import regression_scores
 
     classes = candidate["classes"]
     if sorted(published["classes"]) != sorted(classes):
         raise GateError(
-            f"the published {published['version']} predicts the classes {published['classes']}, "
-            f"the candidate {classes}: no like-for-like comparison"
+            f"the published {published['version']} predicts {kind(published['classes'])}, the "
+            f"candidate {kind(classes)}: no like-for-like comparison"
         )
-    labels = [json.loads(line)["label"] for line in HOLDOUT.read_text("utf-8").splitlines()]
-    pairs = enumerate(zip(published["probabilities"], candidate["probabilities"], strict=True))
+    targets = [json.loads(line)["target"] for line in HOLDOUT.read_text("utf-8").splitlines()]
+    old, new = answers(published, classes), answers(candidate, classes)
+    pairs = enumerate(zip(old, new, strict=True))
     both = [index for index, (one, other) in pairs if one is not None and other is not None]
     if not both:
         raise GateError(f"the published {published['version']} refused every holdout record")
 
-    def measured(scored: dict[str, Any]) -> Any:
-        matrix = [[scored["probabilities"][index][name] for name in classes] for index in both]
-        truth = [labels[index] for index in both]
-        return holdout_metrics(truth, np.asarray(matrix), classes, config)
+    def measured(scored: list[list[float] | None]) -> Any:
+        matrix = np.asarray([scored[index] for index in both])
+        truth = [targets[index] for index in both]
+        if classes:
+            return holdout_metrics(truth, matrix, classes, config)
+        return RegressionMetrics(**regression_scores(truth, *matrix.T))
 
-    return both, measured(published), measured(candidate)
+    return both, measured(old), measured(new)
 
 
 def print_table(

@@ -11,17 +11,31 @@ import pandas as pd
 from {{ cookiecutter.package_name }} import (
     CLASSES,
     EXAMPLE_RECORD,
+    TASK,
     InputRecord,
+    PredictionResult,
     make_prediction,
 )
 from {{ cookiecutter.package_name }}.batch.scoring import (
     ERROR,
     LABEL,
+    LOWER,
     MODEL_VERSION,
+    PREDICTION,
     PROBABILITY_COLUMNS,
     ROW,
+    SCORE_TYPES,
+    UPPER,
 )
 from {{ cookiecutter.package_name }}.data import to_records
+
+# The column of the model's answer: the label, or the predicted value.
+ANSWER = LABEL if TASK == "classification" else PREDICTION
+
+
+def answers(result: PredictionResult) -> list[Any]:
+    """make_prediction's answers, as the ANSWER column holds them."""
+    return result.labels if TASK == "classification" else result.values
 
 
 def edge_values(spec: dict[str, Any]) -> list[Any]:
@@ -61,19 +75,31 @@ def expected_scores(path: Path) -> pd.DataFrame:
     for error in result.errors:
         text = f"{error.field}: {error.message}" if error.field else error.message
         messages.setdefault(error.index, []).append(text)
-    probabilities = [row or dict.fromkeys(CLASSES, math.nan) for row in result.probabilities]
+    rows = len(answers(result))
     return pd.DataFrame(
         {
-            ROW: np.arange(len(result.labels)),
-            LABEL: result.labels,
-            **{
-                column: np.array([row[name] for row in probabilities], dtype=np.float32)
-                for name, column in zip(CLASSES, PROBABILITY_COLUMNS, strict=True)
-            },
+            ROW: np.arange(rows),
+            **score_columns(result),
             MODEL_VERSION: result.model_version,
-            ERROR: ["; ".join(messages.get(row, [])) or None for row in range(len(result.labels))],
+            ERROR: ["; ".join(messages.get(row, [])) or None for row in range(rows)],
         }
     )
+
+
+def score_columns(result: PredictionResult) -> dict[str, Any]:
+    """A classifier's label and probability columns, or a regression's value and interval."""
+    if TASK == "regression":
+        values = [math.nan if value is None else value for value in result.values]
+        ends = np.array([row or (math.nan, math.nan) for row in result.intervals], dtype=float)
+        return {PREDICTION: np.array(values), LOWER: ends[:, 0], UPPER: ends[:, 1]}
+    probabilities = [row or dict.fromkeys(CLASSES, math.nan) for row in result.probabilities]
+    return {
+        LABEL: result.labels,
+        **{
+            column: np.array([row[name] for row in probabilities], dtype=np.float32)
+            for name, column in zip(CLASSES, PROBABILITY_COLUMNS, strict=True)
+        },
+    }
 
 
 def cells(column: pd.Series) -> list[Any]:
@@ -82,11 +108,13 @@ def cells(column: pd.Series) -> list[Any]:
 
 
 def assert_same_scores(output: Path, expected: pd.DataFrame, key: str = ROW) -> None:
-    """The batch output, in row order, equals the reference: labels, probabilities, errors."""
+    """The batch output, in row order, equals the reference: scores and errors."""
     scored = pd.read_parquet(output).sort_values(key, ignore_index=True)
     assert scored[key].tolist() == expected[ROW].tolist()
-    assert cells(scored[LABEL]) == cells(expected[LABEL])
-    for column in PROBABILITY_COLUMNS:
-        np.testing.assert_array_equal(scored[column].to_numpy(), expected[column].to_numpy())
+    for column in SCORE_TYPES:
+        if column == LABEL:
+            assert cells(scored[LABEL]) == cells(expected[LABEL])
+        else:
+            np.testing.assert_array_equal(scored[column].to_numpy(), expected[column].to_numpy())
     assert set(scored[MODEL_VERSION]) == set(expected[MODEL_VERSION])
     assert cells(scored[ERROR]) == cells(expected[ERROR])

@@ -5,26 +5,32 @@
     model.InputRecord        # pydantic model of one input record (input_schema.py)
     model.EXAMPLE_RECORD     # one valid record, as a dict
     model.PERSONAL_FIELDS    # input fields that identify a person: never stored as sent
-    model.CLASSES            # the classes' names, in the order of config.yml's data.classes
+    model.TASK               # "classification" or "regression" (config.yml's task)
+    model.CLASSES            # the classes' names, in the order of config.yml's data.classes;
+                             # empty for a regression
     model.make_prediction(records) -> PredictionResult
-        # records in (dicts or InputRecord instances); out, aligned with the input: .labels (the
-        # predicted class name, None for an invalid record), .probabilities ({class name:
-        # probability}, in CLASSES order, or None) and .errors (RecordError: index, field,
-        # message); a bad record is reported, never raised
+        # records in (dicts or InputRecord instances); out, aligned with the input, None for an
+        # invalid record. A classifier: .labels (the predicted class name) and .probabilities
+        # ({class name: probability}, in CLASSES order). A regression: .values (the predicted
+        # number) and .intervals ((lower, upper), holding the metadata's interval.coverage of
+        # true values). And .errors (RecordError: index, field, message): a bad record is
+        # reported, never raised
     model.load_model() -> ModelMetadata
-        # loads the trained model once per process and returns its metadata: version, estimator,
-        # classes (in the model's output order), HoldoutMetrics, features, training data hash.
+        # loads the trained model once per process and returns its metadata: version, task,
+        # estimator, classes (in the model's output order) or interval, HoldoutMetrics, features,
+        # training data hash.
         # Raises ModelNotTrainedError when there is no trained model, ModelMismatchError when it
         # does not fit config.yml; make_prediction raises the same.
     model.load_card("html" | "markdown") -> str
         # the model card: metrics, plots (HTML only), data, versions, the release gate's decision
     model.model_features(records) -> {feature: [values]}
         # the model's inputs for validated records (dicts): what a prediction log keeps for drift
-    model.drift_report(features, predicted_labels) -> DriftReport
+    model.drift_report(features, predicted_labels_or_values) -> DriftReport
     model.PSI_THRESHOLDS     # (0.1, 0.25): below, stable; from the second, drift; between, moderate
-        # population stability index of each feature and of the predicted classes, against the
+        # population stability index of each feature and of the predictions, against the
         # profile of the training data stored in the metadata
     model.classification_scores(truth, probabilities, classes) -> {accuracy, log_loss, roc_auc}
+    model.regression_scores(truth, values, lower, upper) -> {mae, rmse, r2, ..., coverage}
         # the holdout's figures, computed the same way on live outcomes (numpy only)
     model.__version__        # the package version, which is also the model version
     model.DISTRIBUTION       # the name pip installs the package by
@@ -39,16 +45,18 @@ from ._version import DISTRIBUTION, __version__
 from .drift import PSI_THRESHOLDS, drift_report, model_features
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
-from .predict import CLASSES, ModelMismatchError, load_model, make_prediction
+from .predict import CLASSES, TASK, ModelMismatchError, load_model, make_prediction
 from .results import (
     PERSONAL_FIELDS,
+    ClassificationMetrics,
     DriftReport,
     HoldoutMetrics,
     ModelMetadata,
     PredictionResult,
     RecordError,
+    RegressionMetrics,
 )
-from .scores import classification_scores
+from .scores import classification_scores, regression_scores
 
 __all__ = [
     "CLASSES",
@@ -56,6 +64,8 @@ __all__ = [
     "EXAMPLE_RECORD",
     "PERSONAL_FIELDS",
     "PSI_THRESHOLDS",
+    "TASK",
+    "ClassificationMetrics",
     "DriftReport",
     "HoldoutMetrics",
     "InputRecord",
@@ -64,6 +74,7 @@ __all__ = [
     "ModelNotTrainedError",
     "PredictionResult",
     "RecordError",
+    "RegressionMetrics",
     "__version__",
     "classification_scores",
     "drift_report",
@@ -71,6 +82,7 @@ __all__ = [
     "load_model",
     "make_prediction",
     "model_features",
+    "regression_scores",
 ]
 
 # A library stays quiet until the application opts in with logger.enable(__name__), as loguru

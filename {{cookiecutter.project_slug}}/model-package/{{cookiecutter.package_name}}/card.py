@@ -107,6 +107,29 @@ def render_plots(
     }
 
 
+def render_value_plots(
+    pipeline: "Pipeline", inputs: "pd.DataFrame", targets: Sequence[float]
+) -> dict[str, str]:
+    """A regression's predicted against actual values, and its residuals, on the holdout."""
+    from sklearn.metrics import PredictionErrorDisplay
+
+    predicted = np.asarray(pipeline.predict(inputs), dtype=np.float64).ravel()
+    actual = np.asarray(targets, dtype=np.float64)
+
+    def draw(kind: str) -> Any:
+        def plot(axes: "Axes") -> None:
+            PredictionErrorDisplay.from_predictions(
+                actual, predicted, kind=kind, ax=axes, scatter_kwargs={"alpha": 0.5}
+            )
+
+        return plot
+
+    return {
+        "Predicted against actual": _figure_png(draw("actual_vs_predicted")),
+        "Residuals": _figure_png(draw("residual_vs_predicted")),
+    }
+
+
 def _metric_rows(metadata: ModelMetadata) -> list[tuple[str, str]]:
     return [(name, f"{value:.4f}") for name, value in metadata.metrics.model_dump().items()]
 
@@ -146,10 +169,20 @@ def _gate_summary(metadata: ModelMetadata) -> str:
     return text
 
 
+def _predicts(metadata: ModelMetadata) -> str:
+    if metadata.interval is None:
+        return f"{metadata.target}: {', '.join(metadata.classes)}"
+    return (
+        f"{metadata.target}, a number, with an interval of ±{metadata.interval.half_width:.4g} "
+        f"meant to hold {metadata.interval.coverage:.0%} of true values (conformal, from "
+        "cross-validated residuals of the training rows)"
+    )
+
+
 def _facts(metadata: ModelMetadata) -> list[tuple[str, str]]:
     return [
         ("Estimator", f"{metadata.estimator} {metadata.params}"),
-        ("Predicts", f"{metadata.target}: {', '.join(metadata.classes)}"),
+        ("Predicts", _predicts(metadata)),
         ("Numeric features", ", ".join(metadata.features.numeric) or "none"),
         ("Categorical features", ", ".join(metadata.features.categorical) or "none"),
         ("Input fields", ", ".join(metadata.input_fields)),
@@ -262,8 +295,7 @@ def card_markdown(metadata: ModelMetadata, words: CardConfig) -> str:
     parts += [
         "## Model",
         _markdown_table(("", ""), _facts(metadata)),
-        "The ROC curve, calibration curve, confusion matrix and the fitted pipeline's diagram are "
-        "in the HTML card.",
+        "The holdout plots and the fitted pipeline's diagram are in the HTML card.",
         "## Library versions",
         _markdown_table(("library", "version"), _versions(metadata)),
     ]
@@ -274,12 +306,15 @@ def render_card(
     metadata: ModelMetadata,
     pipeline: "Pipeline",
     inputs: "pd.DataFrame",
-    labels: Sequence[str],
+    targets: Sequence[Any],
     config: Config,
 ) -> tuple[str, str]:
     """The card as (HTML, Markdown), from the metadata, the fitted pipeline and the holdout."""
     from sklearn.utils import estimator_html_repr
 
-    plots = render_plots(pipeline, inputs, labels, config.data.class_names[0])
+    if config.task == "regression":
+        plots = render_value_plots(pipeline, inputs, targets)
+    else:
+        plots = render_plots(pipeline, inputs, targets, config.data.class_names[0])
     html = card_html(metadata, config.card, plots, estimator_html_repr(pipeline))
     return html, card_markdown(metadata, config.card)

@@ -7,7 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .features import ENGINEERED_FEATURES
-from .results import INPUT_FIELDS, LOWER_IS_BETTER, HoldoutMetrics
+from .results import INPUT_FIELDS, LOWER_IS_BETTER, METRICS, NOT_GATED, Task
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
@@ -26,7 +26,7 @@ class DataConfig(StrictModel):
     file: str = Field(min_length=1)
     missing_values: list[str] = Field(default_factory=list)
     target: str = Field(min_length=1)
-    classes: dict[str, str] = Field(min_length=2)
+    classes: dict[str, str] | None = Field(default=None, min_length=2)
 
     @field_validator("classes", mode="before")
     @classmethod
@@ -42,7 +42,9 @@ class DataConfig(StrictModel):
 
     @field_validator("classes")
     @classmethod
-    def check_class_names(cls, classes: dict[str, str]) -> dict[str, str]:
+    def check_class_names(cls, classes: dict[str, str] | None) -> dict[str, str] | None:
+        if classes is None:
+            return classes
         names = list(classes.values())
         if blank := [value for value, name in classes.items() if not name.strip()]:
             raise ValueError(f"classes {blank} have a blank name")
@@ -52,7 +54,8 @@ class DataConfig(StrictModel):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        return tuple(self.classes.values())
+        """The classes' names in config.yml's order; none for a regression."""
+        return tuple((self.classes or {}).values())
 
 
 class FeatureConfig(StrictModel):
@@ -89,6 +92,8 @@ class ModelConfig(StrictModel):
 
     estimator: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    # A regression's: the share of true values each prediction's interval should hold.
+    interval_coverage: float = Field(default=0.9, gt=0, lt=1)
 
 
 class ArtifactConfig(StrictModel):
@@ -102,10 +107,7 @@ class GateConfig(StrictModel):
 
     @field_validator("metrics")
     @classmethod
-    def check_metrics(cls, metrics: dict[str, float]) -> dict[str, float]:
-        known = list(HoldoutMetrics.model_fields)
-        if unknown := [name for name in metrics if name not in known]:
-            raise ValueError(f"unknown metrics {unknown}; choose from {known}")
+    def check_tolerances(cls, metrics: dict[str, float]) -> dict[str, float]:
         if negative := [name for name, tolerance in metrics.items() if tolerance < 0]:
             raise ValueError(f"tolerances of {negative} are negative; 0 allows no loss at all")
         return metrics
@@ -124,6 +126,7 @@ class CardConfig(StrictModel):
 
 
 class Config(StrictModel):
+    task: Task
     data: DataConfig
     features: FeatureConfig
     split: SplitConfig
@@ -131,6 +134,30 @@ class Config(StrictModel):
     artifact: ArtifactConfig
     gate: GateConfig
     card: CardConfig
+
+    @model_validator(mode="after")
+    def classes_follow_the_task(self) -> "Config":
+        if self.task == "classification" and self.data.classes is None:
+            raise ValueError(
+                "data.classes: a classification lists its classes, for example '1': survived; "
+                "for a numeric target, write task: regression"
+            )
+        if self.task == "regression" and self.data.classes is not None:
+            raise ValueError(
+                "data.classes: a regression predicts a number and has no classes; remove "
+                "data.classes, or write task: classification"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def gate_metrics_follow_the_task(self) -> "Config":
+        known = [name for name in METRICS[self.task].model_fields if name not in NOT_GATED]
+        if unknown := [name for name in self.gate.metrics if name not in known]:
+            raise ValueError(
+                f"gate.metrics: {unknown} are not gated metrics of a {self.task}; choose from "
+                f"{known}"
+            )
+        return self
 
     @model_validator(mode="after")
     def target_is_not_an_input(self) -> "Config":

@@ -1,4 +1,5 @@
-"""Loading and validating the training data against the input schema and the configured classes."""
+"""Loading and validating the training data against the input schema and the target config.yml
+describes: its classes, or numbers."""
 
 import hashlib
 from pathlib import Path
@@ -26,7 +27,7 @@ class DataValidationError(ValueError):
 
 
 def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
-    """The input fields as the schema validated them, and the target as class names.
+    """The input fields as the schema validated them, and the target as class names or numbers.
 
     Training then builds its features from the very values serving would get for the same row.
     Only empty cells and data.missing_values mean "missing": a category called "NA" stays one.
@@ -53,7 +54,9 @@ def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
 
     records = _validated(path, frame[list(INPUT_FIELDS)])
     inputs = pd.DataFrame(records, index=frame.index, columns=list(INPUT_FIELDS))
-    return inputs.assign(**{data.target: _class_names(path, frame[data.target], data)})
+    target = frame[data.target]
+    values = _class_names(path, target, data) if data.classes else _numbers(path, target, data)
+    return inputs.assign(**{data.target: values})
 
 
 def _lines(index: pd.Index) -> str:
@@ -83,12 +86,13 @@ def _validated(path: Path, inputs: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
     """The target's values replaced by the class names of config.yml; unknown values are errors."""
-    names = labels.map(_as_text).map(data.classes)
+    classes = data.classes or {}
+    names = labels.map(_as_text).map(classes)
     unknown = labels[names.isna()]
     if not unknown.empty:
         first = unknown.iloc[0]
         value = "a missing value" if pd.isna(first) else f"the value {str(first)!r}"
-        known = ", ".join(repr(value) for value in data.classes)
+        known = ", ".join(repr(value) for value in classes)
         raise DataValidationError(
             f"{path}: target column {data.target!r} has {value} (lines {_lines(unknown.index)}), "
             f"which is not one of data.classes in config.yml ({known})"
@@ -98,6 +102,19 @@ def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
             f"{path}: no rows of the classes {absent}; every class in data.classes needs examples"
         )
     return names
+
+
+def _numbers(path: Path, target: pd.Series, data: DataConfig) -> pd.Series:
+    """A regression's target as floats; a missing or non-numeric value is an error."""
+    values = pd.to_numeric(target, errors="coerce")
+    if (bad := target[~values.abs().lt(float("inf"))]).empty:  # NaN and infinities
+        return values.astype(float)
+    first = bad.iloc[0]
+    value = "a missing value" if pd.isna(first) else f"the value {str(first)!r}"
+    raise DataValidationError(
+        f"{path}: target column {data.target!r} has {value} (lines {_lines(bad.index)}), and a "
+        "regression needs a finite number in every row; drop or fill those rows"
+    )
 
 
 def _as_text(value: Any) -> str | None:

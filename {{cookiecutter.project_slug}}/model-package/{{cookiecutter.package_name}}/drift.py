@@ -2,9 +2,10 @@
 
 Training stores a compact profile of every model input (the configured features, engineered ones
 included) in the metadata: ten quantile bins for a number plus one for missing, the share of each
-category (rare ones pooled) for a category, and the share of each predicted class. No training row
-ships in the wheel. `drift_report` compares live features (from `model_features`) with it by the
-population stability index, PSI = sum((live - reference) * ln(live / reference)) over the bins.
+category (rare ones pooled) for a category, and the share of each predicted class (or the
+predicted values' quantile bins). No training row ships in the wheel. `drift_report` compares live
+features (from `model_features`) and predictions with it by the population stability index,
+PSI = sum((live - reference) * ln(live / reference)) over the bins.
 """
 
 import itertools
@@ -60,53 +61,64 @@ def _numeric_labels(edges: list[float]) -> list[str]:
 
 
 def _category_shares(values: Sequence[str], categories: list[str]) -> npt.NDArray[np.float64]:
+    """Shares of the categories; a value of none counts as OTHER, when it is one of them."""
     position = {name: index for index, name in enumerate(categories)}
-    other = position[OTHER]
+    other = position.get(OTHER, len(categories))
     counts = np.bincount(
-        [position.get(value, other) for value in values], minlength=len(categories)
+        [position.get(value, other) for value in values], minlength=len(categories) + 1
     )
-    return (counts / max(len(values), 1)).astype(np.float64)
+    return (counts[: len(categories)] / max(len(values), 1)).astype(np.float64)
+
+
+def _numbers(raw: Sequence[Any]) -> npt.NDArray[np.float64]:
+    return np.array([np.nan if value is None else value for value in raw], dtype=np.float64)
+
+
+def _profile(kind: str, raw: Sequence[Any]) -> FeatureProfile:
+    """Numbers: NUMERIC_BINS quantile bins, then missing. Categories: the common ones, then all
+    others pooled."""
+    if kind == "numeric":
+        values = _numbers(raw)
+        present = values[~np.isnan(values)]
+        quantiles = (
+            np.quantile(present, np.linspace(0, 1, NUMERIC_BINS + 1)[1:-1])
+            if len(present)
+            else np.array([])
+        )
+        edges = sorted({float(edge) for edge in quantiles})
+        shares = _numeric_bins(values, edges).tolist()
+        labels = _numeric_labels(edges)
+        return FeatureProfile(kind="numeric", edges=edges, bins=labels, shares=shares)
+    names, counts = np.unique(np.asarray(raw, dtype=str), return_counts=True)
+    common = [str(n) for n, c in zip(names, counts, strict=True) if c / len(raw) >= RARE_SHARE]
+    categories = [*common, OTHER]
+    shares = _category_shares([str(value) for value in raw], categories).tolist()
+    return FeatureProfile(kind="categorical", bins=categories, shares=shares)
+
+
+def _live_shares(reference: FeatureProfile, raw: Sequence[Any]) -> npt.NDArray[np.float64]:
+    """Live values' shares of the reference's bins."""
+    if reference.kind == "numeric":
+        return _numeric_bins(_numbers(raw), reference.edges)
+    return _category_shares([str(value) for value in raw], reference.bins)
 
 
 def build_profile(
-    features: Mapping[str, Sequence[Any]], predicted: Sequence[str], config: Config = config
+    features: Mapping[str, Sequence[Any]], predicted: Sequence[Any], config: Config = config
 ) -> DataProfile:
-    """The reference profile of training inputs (model_features' shape) and predicted classes."""
-    profiles = {}
-    for name, raw in features.items():
-        if name in config.features.numeric:
-            values = np.array([np.nan if value is None else value for value in raw], dtype=float)
-            present = values[~np.isnan(values)]
-            quantiles = (
-                np.quantile(present, np.linspace(0, 1, NUMERIC_BINS + 1)[1:-1])
-                if len(present)
-                else np.array([])
-            )
-            edges = sorted({float(edge) for edge in quantiles})
-            profiles[name] = FeatureProfile(
-                kind="numeric",
-                edges=edges,
-                bins=_numeric_labels(edges),
-                shares=_numeric_bins(values, edges).tolist(),
-            )
-        else:
-            names, counts = np.unique(np.asarray(raw, dtype=str), return_counts=True)
-            common = [
-                str(n) for n, c in zip(names, counts, strict=True) if c / len(raw) >= RARE_SHARE
-            ]
-            categories = [*common, OTHER]
-            profiles[name] = FeatureProfile(
-                kind="categorical",
-                bins=categories,
-                shares=_category_shares([str(value) for value in raw], categories).tolist(),
-            )
-    classes = [str(name) for name in config.data.class_names]
-    prediction_shares = _category_shares(list(predicted), [*classes, OTHER])[:-1]
-    return DataProfile(
-        rows=len(predicted),
-        features=profiles,
-        predictions=dict(zip(classes, prediction_shares.tolist(), strict=True)),
-    )
+    """The reference profile of training inputs (model_features' shape) and of the predictions:
+    the predicted classes' shares, or the predicted values' quantile bins."""
+    profiles = {
+        name: _profile("numeric" if name in config.features.numeric else "categorical", raw)
+        for name, raw in features.items()
+    }
+    if config.task == "regression":
+        predictions = _profile("numeric", predicted)
+    else:
+        classes = list(config.data.class_names)
+        shares = _category_shares([str(label) for label in predicted], classes).tolist()
+        predictions = FeatureProfile(kind="categorical", bins=classes, shares=shares)
+    return DataProfile(rows=len(predicted), features=profiles, predictions=predictions)
 
 
 def psi(reference: Sequence[float], live: Sequence[float]) -> float:
@@ -135,26 +147,20 @@ def compare(
 
 def drift_report(
     features: Mapping[str, Sequence[Any]],
-    predicted: Sequence[str],
+    predicted: Sequence[Any],
     profile: DataProfile | None = None,
 ) -> DriftReport:
-    """PSI of each feature and of the predicted classes, live against the training profile (the
-    loaded model's, unless given)."""
+    """PSI of each feature and of the predictions (classes or values), live against the training
+    profile (the loaded model's, unless given)."""
     profile = profile or load_model().profile
     if profile is None:
         raise ValueError("the model was trained without a data profile: train it again")
-    report = []
-    for name, reference in profile.features.items():
-        raw = features.get(name, [])
-        if reference.kind == "numeric":
-            values = np.array([np.nan if value is None else value for value in raw], dtype=float)
-            live = _numeric_bins(values, reference.edges)
-        else:
-            live = _category_shares([str(value) for value in raw], reference.bins)
-        report.append(compare(name, reference.kind, reference.bins, reference.shares, live))
-    classes = list(profile.predictions)
-    shares = _category_shares(list(predicted), [*classes, OTHER])[:-1]
-    predictions = compare(
-        "predicted class", "categorical", classes, list(profile.predictions.values()), shares
-    )
+    report = [
+        compare(name, ref.kind, ref.bins, ref.shares, _live_shares(ref, features.get(name, [])))
+        for name, ref in profile.features.items()
+    ]
+    reference = profile.predictions
+    name = "predicted value" if reference.kind == "numeric" else "predicted class"
+    live = _live_shares(reference, predicted)
+    predictions = compare(name, reference.kind, reference.bins, reference.shares, live)
     return DriftReport(rows=len(predicted), features=report, predictions=predictions)

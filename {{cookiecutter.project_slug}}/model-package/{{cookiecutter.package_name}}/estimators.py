@@ -1,37 +1,58 @@
 """The fitted part of the model: standard scikit-learn steps, then the estimator config.yml names.
 
-`model.estimator` is a short name from ALIASES or any scikit-learn-API classifier by its import
-path (`sklearn.ensemble.ExtraTreesClassifier`, `xgboost.XGBClassifier`, `lightgbm.LGBMClassifier`),
-with no code to change. `model.params` are checked against the estimator's own get_params(). It
-learns encoded classes (XGBoost takes no others) and answers with their names. ONNX is the serving
-format: skl2onnx converts, with onnxmltools' converters for XGBoost and LightGBM, and an estimator
-that no converter knows stops training with one line once it is fitted (skl2onnx has no public
-registry to ask before). tests/model/test_estimators.py holds each
-alias, and estimators by their path, to scikit-learn through ONNX on the whole holdout.
+`model.estimator` is a short name from the task's ALIASES or any scikit-learn-API classifier or
+regressor by its import path (`sklearn.ensemble.ExtraTreesRegressor`, `xgboost.XGBClassifier`,
+`lightgbm.LGBMRegressor`), with no code to change. `model.params` are checked against the
+estimator's own get_params(). A classifier learns encoded classes (XGBoost takes no others) and
+answers with their names. ONNX is the serving format: skl2onnx converts, with onnxmltools'
+converters for XGBoost and LightGBM, and an estimator that no converter knows stops training with
+one line once it is fitted (skl2onnx has no public registry to ask before).
+tests/model/test_estimators.py holds each alias, and estimators by their path, to scikit-learn
+through ONNX on the whole holdout.
 """
 
 import difflib
 import importlib
 import importlib.metadata
+import inspect
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    clone,
+    is_classifier,
+    is_regressor,
+)
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 
 from .config import Config, ConfigError, ModelConfig
+from .results import Task
 
 # The default domain's opset, and the ai.onnx.ml one that onnxmltools' tree converters support.
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 
-ALIASES = {
-    "logistic_regression": "sklearn.linear_model.LogisticRegression",
-    "random_forest": "sklearn.ensemble.RandomForestClassifier",
-    "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+ALIASES: dict[Task, dict[str, str]] = {
+    "classification": {
+        "logistic_regression": "sklearn.linear_model.LogisticRegression",
+        "random_forest": "sklearn.ensemble.RandomForestClassifier",
+        "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+    },
+    "regression": {
+        "ridge": "sklearn.linear_model.Ridge",
+        "random_forest": "sklearn.ensemble.RandomForestRegressor",
+        "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingRegressor",
+    },
+}
+EXAMPLES: dict[Task, str] = {
+    "classification": "sklearn.ensemble.ExtraTreesClassifier",
+    "regression": "sklearn.ensemble.ExtraTreesRegressor",
 }
 # Trees split on raw numbers, and unscaled inputs keep their splits in ONNX's float32 exactly where
 # scikit-learn put them. Every other estimator (linear, kernel, neighbours) gets standardised ones.
@@ -40,7 +61,9 @@ TREE_MODULES = ("sklearn.tree", "sklearn.ensemble", "xgboost", "lightgbm")
 # the onnxmltools converters that turn them into ONNX.
 ONNXMLTOOLS_CONVERTERS = {
     "xgboost.XGBClassifier": "xgboost.operator_converters.XGBoost.convert_xgboost",
+    "xgboost.XGBRegressor": "xgboost.operator_converters.XGBoost.convert_xgboost",
     "lightgbm.LGBMClassifier": "lightgbm.operator_converters.LightGbm.convert_lightgbm",
+    "lightgbm.LGBMRegressor": "lightgbm.operator_converters.LightGbm.convert_lightgbm",
 }
 EXTRAS = {path.split(".")[0] for path in ONNXMLTOOLS_CONVERTERS}
 
@@ -79,17 +102,17 @@ class EncodedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):  # 
         return self.classes_[self.predict_proba(inputs).argmax(axis=1)]
 
 
-def estimator_class(name: str) -> type[BaseEstimator]:
+def estimator_class(name: str, task: Task) -> type[BaseEstimator]:
     """The class a short name or an import path names; a ConfigError that says what to write."""
-    path = ALIASES.get(name, name)
+    aliases = ALIASES[task]
+    path = aliases.get(name, name)
     module_name, _, class_name = path.rpartition(".")
     if not module_name:
-        close = difflib.get_close_matches(name, ALIASES, n=1)
+        close = difflib.get_close_matches(name, aliases, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
-            f"model.estimator: unknown estimator {name!r}; {hint}write one of "
-            f"{', '.join(ALIASES)}, or a classifier's import path such as "
-            "sklearn.ensemble.ExtraTreesClassifier"
+            f"model.estimator: unknown estimator {name!r} for a {task}; {hint}write one of "
+            f"{', '.join(aliases)}, or an import path such as {EXAMPLES[task]}"
         )
     try:
         module = importlib.import_module(module_name)
@@ -116,10 +139,12 @@ def estimator_class(name: str) -> type[BaseEstimator]:
     return factory
 
 
-def resolve_estimator(model: ModelConfig, seed: int) -> tuple[Estimator, dict[str, Any]]:
+def resolve_estimator(
+    model: ModelConfig, seed: int, task: Task
+) -> tuple[Estimator, dict[str, Any]]:
     """The chosen estimator and its parameters, checked against its own, with the seed added if
-    it takes one. It must be a classifier that gives class probabilities."""
-    factory = estimator_class(model.estimator)
+    it takes one. It must be of the task's kind; a classifier must give class probabilities."""
+    factory = estimator_class(model.estimator, task)
     try:
         allowed = sorted(factory().get_params())
     except TypeError as error:  # meta-estimators: VotingClassifier, StackingClassifier, ...
@@ -127,8 +152,11 @@ def resolve_estimator(model: ModelConfig, seed: int) -> tuple[Estimator, dict[st
             f"model.estimator: {factory.__name__} cannot be made from config.yml alone ({error}); "
             "choose an estimator whose parameters all have defaults"
         ) from None
+    # LightGBM and XGBoost take more than get_params() lists (verbose: -1), and check them at fit.
+    kwargs = inspect.Parameter.VAR_KEYWORD
+    open_ended = any(p.kind == kwargs for p in inspect.signature(factory).parameters.values())
     for name in model.params:
-        if name not in allowed:
+        if name not in allowed and not open_ended:
             close = difflib.get_close_matches(name, allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
@@ -139,12 +167,13 @@ def resolve_estimator(model: ModelConfig, seed: int) -> tuple[Estimator, dict[st
     if "random_state" in allowed:
         params.setdefault("random_state", seed)
     estimator = factory(**params)
-    if not is_classifier(estimator):
+    kind = "classifier" if task == "classification" else "regressor"
+    if not (is_classifier if task == "classification" else is_regressor)(estimator):
         raise ConfigError(
-            f"model.estimator: {factory.__name__} is not a classifier, and this model predicts "
-            "the classes of data.classes; choose a classifier"
+            f"model.estimator: {factory.__name__} is not a {kind}, and config.yml's task is "
+            f"{task}; choose a {kind} (such as {EXAMPLES[task]}), or change the task"
         )
-    if not hasattr(estimator, "predict_proba"):
+    if task == "classification" and not hasattr(estimator, "predict_proba"):
         raise ConfigError(
             f"model.estimator: {factory.__name__} with these params gives no class probabilities "
             "(predict_proba), which the model's metrics and answers need; for SVC, set "
@@ -156,8 +185,8 @@ def resolve_estimator(model: ModelConfig, seed: int) -> tuple[Estimator, dict[st
 
 def build_pipeline(config: Config) -> Pipeline:
     """Impute (and for all but trees, scale) the numbers, one-hot the categories, then the
-    configured estimator."""
-    spec, params = resolve_estimator(config.model, config.split.random_state)
+    configured estimator (a classifier on encoded classes)."""
+    spec, params = resolve_estimator(config.model, config.split.random_state, config.task)
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median"))]
     if spec.scale_numeric:
         numeric_steps.append(("scale", StandardScaler()))
@@ -168,14 +197,19 @@ def build_pipeline(config: Config) -> Pipeline:
         ("categorical", categorical, config.features.categorical),
     ]
     preprocess = ColumnTransformer([group for group in groups if group[2]])
-    classifier = EncodedClassifier(spec.factory(**params))
-    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+    estimator = spec.factory(**params)
+    if config.task == "classification":
+        estimator = EncodedClassifier(estimator)
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 
 def register_converter(estimator: BaseEstimator) -> None:
     """onnxmltools' converter for an estimator of another distribution; skl2onnx knows the rest."""
     from skl2onnx import update_registered_converter
-    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
 
     factory = type(estimator)
     extra = factory.__module__.split(".")[0]
@@ -189,29 +223,34 @@ def register_converter(estimator: BaseEstimator) -> None:
             f"model.estimator: onnxmltools converts {factory.__name__} to ONNX and is not "
             f"installed; install the package's {extra} extra (pip install -e '.[{extra}]')"
         ) from None
+    if is_classifier(estimator):
+        shapes = calculate_linear_classifier_output_shapes
+        options: dict[str, Any] = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    else:
+        shapes, options = calculate_linear_regressor_output_shapes, {}
     update_registered_converter(
-        factory,
-        f"onnxmltools{factory.__name__}",
-        calculate_linear_classifier_output_shapes,
-        converter,
-        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+        factory, f"onnxmltools{factory.__name__}", shapes, converter, options=options
     )
 
 
 def to_onnx(pipeline: Pipeline, config: Config) -> bytes:
-    """The fitted pipeline as an ONNX graph with one input per feature column. It converts the
-    estimator fitted on encoded classes: its `label` output is a class's index, and its
-    `probabilities` columns are in the order of the pipeline's classes_ (the model's metadata)."""
+    """The fitted pipeline as an ONNX graph with one input per feature column. A regression's
+    first output is the predicted values. A classifier's estimator is the one fitted on encoded
+    classes: its `label` output is a class's index, and its `probabilities` columns are in the
+    order of the pipeline's classes_ (the model's metadata)."""
     from skl2onnx import to_onnx as convert
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from skl2onnx.common.exceptions import MissingConverter, MissingShapeCalculator
 
-    estimator = pipeline.steps[-1][1].estimator_
+    estimator = pipeline.steps[-1][1]
+    options: dict[int, dict[str, Any]] = {}
+    if isinstance(estimator, EncodedClassifier):
+        estimator = estimator.estimator_
+        options = {id(estimator): {"zipmap": False}}
     register_converter(estimator)
     inputs = [(name, FloatTensorType([None, 1])) for name in config.features.numeric]
     inputs += [(name, StringTensorType([None, 1])) for name in config.features.categorical]
-    served = Pipeline([*pipeline.steps[:-1], ("classifier", estimator)])
-    options = {id(estimator): {"zipmap": False}}
+    served = Pipeline([*pipeline.steps[:-1], ("estimator", estimator)])
     with warnings.catch_warnings():
         # skl2onnx 1.20 hands protobuf booleans for integer attributes (histogram gradient
         # boosting); the values are right, and protobuf 6 says so once per tree.

@@ -1,5 +1,5 @@
-"""Holdout metrics of a classifier (what training records and the card shows), and the promotion
-gate's comparison of two models by them."""
+"""Holdout metrics of a classifier or a regression (what training records and the card shows),
+and the promotion gate's comparison of two models by them."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -11,16 +11,31 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
 from .config import Config, config
-from .results import GateComparison, HoldoutMetrics
-from .scores import classification_scores
+from .results import (
+    ClassificationMetrics,
+    GateComparison,
+    HoldoutMetrics,
+    Interval,
+    RegressionMetrics,
+)
+from .scores import classification_scores, regression_scores
 
 
 def score(
-    pipeline: Pipeline, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
+    pipeline: Pipeline,
+    inputs: pd.DataFrame,
+    targets: Sequence[Any],
+    interval: Interval | None,
+    config: Config = config,
 ) -> HoldoutMetrics:
-    """Holdout scores of a fitted pipeline (see holdout_metrics)."""
+    """Holdout scores of a fitted pipeline: a classifier's (holdout_metrics), or a regression's
+    (regression_scores) with its interval, each value plus or minus its half width."""
+    if interval is not None:
+        values = np.asarray(pipeline.predict(inputs), dtype=np.float64).ravel()
+        low, high = values - interval.half_width, values + interval.half_width
+        return RegressionMetrics(**regression_scores(targets, values, low, high))
     classes = [str(name) for name in pipeline.classes_]
-    return holdout_metrics(labels, pipeline.predict_proba(inputs), classes, config)
+    return holdout_metrics(targets, pipeline.predict_proba(inputs), classes, config)
 
 
 def holdout_metrics(
@@ -28,7 +43,7 @@ def holdout_metrics(
     probabilities: npt.NDArray[Any],
     classes: Sequence[str],
     config: Config = config,
-) -> HoldoutMetrics:
+) -> ClassificationMetrics:
     """Scores from class probabilities (columns in `classes` order); the label is the most
     probable class. Accuracy, log loss and ROC AUC as a service measures them live
     (scores.py); two classes: of the positive class (listed first in config.yml), more: macro
@@ -45,7 +60,7 @@ def holdout_metrics(
         if len(names) == 2
         else {"average": "macro", "labels": sorted(names)}
     )
-    return HoldoutMetrics(
+    return ClassificationMetrics(
         accuracy=scored["accuracy"],
         roc_auc=scored["roc_auc"],
         precision=precision_score(truth, predicted, zero_division=0, **averaged),

@@ -18,9 +18,10 @@ from .config import config
 from .persistence import load_metadata, load_session
 from .results import RECORD_LIST, ModelMetadata, PredictionResult, RecordError
 
-# The classes' names in the order config.yml lists them.
+TASK = config.task
+# The classes' names in the order config.yml lists them; none for a regression.
 CLASSES: tuple[str, ...] = config.data.class_names
-ONNX_PROBABILITIES = "probabilities"  # the output skl2onnx names (estimators.to_onnx)
+ONNX_PROBABILITIES = "probabilities"  # a classifier's output, as skl2onnx names it
 
 
 class ModelMismatchError(RuntimeError):
@@ -59,14 +60,15 @@ def load_model() -> ModelMetadata:
     """Load the packaged model once per process; its metadata, after checking it fits config.yml.
 
     Raises ModelNotTrainedError when the package has no trained model for its version, and
-    ModelMismatchError when the model's classes are not the configured ones.
+    ModelMismatchError when the model's task or classes are not the configured ones.
     """
     metadata = load_metadata()
     load_session()
-    if sorted(metadata.classes) != sorted(CLASSES):
+    if metadata.task != TASK or sorted(metadata.classes) != sorted(CLASSES):
         raise ModelMismatchError(
-            f"the trained model predicts {metadata.classes}, but config.yml lists the classes "
-            f"{list(CLASSES)}; retrain it with `tox -e train`"
+            f"the trained model is a {metadata.task} of {metadata.classes or 'numbers'}, but "
+            f"config.yml says {TASK} of {list(CLASSES) or 'numbers'}; retrain it with "
+            "`tox -e train`"
         )
     return metadata
 
@@ -79,23 +81,40 @@ def session_feed(inputs: ModelInputs) -> ModelInputs:
     }
 
 
+def _feed(columns: Columns) -> ModelInputs:
+    features = load_model().features
+    return session_feed(model_inputs(columns, features.numeric, features.categorical))
+
+
 def class_scores(columns: Columns) -> tuple[list[str], npt.NDArray[np.float32]]:
     """The predicted class names of valid records' columns, and the probabilities in CLASSES order.
 
     The label is the most probable class; the probabilities are listed as config.yml lists them.
     """
     metadata = load_model()
-    features = metadata.features
-    inputs = model_inputs(columns, features.numeric, features.categorical)
-    (scores,) = load_session().run([ONNX_PROBABILITIES], session_feed(inputs))
+    (scores,) = load_session().run([ONNX_PROBABILITIES], _feed(columns))
     winners = [metadata.classes[column] for column in scores.argmax(axis=1).tolist()]
     order = [metadata.classes.index(name) for name in CLASSES]
     probabilities: npt.NDArray[np.float32] = scores[:, order]
     return winners, probabilities
 
 
+def value_scores(columns: Columns) -> tuple[npt.NDArray[np.float64], float]:
+    """A regression's predicted values for valid records' columns, and the half width of their
+    interval (the metadata's)."""
+    interval = load_model().interval
+    if interval is None:
+        raise ModelMismatchError("the regression model has no interval; retrain it")
+    session = load_session()
+    (values,) = session.run([session.get_outputs()[0].name], _feed(columns))
+    return values.astype(np.float64).ravel(), interval.half_width
+
+
 def make_prediction(records: Sequence[Mapping[str, Any] | BaseModel]) -> PredictionResult:
-    """The predicted class name and every class's probability per record, aligned with the input."""
+    """Per record, aligned with the input: a classifier's class name and every class's
+    probability, or a regression's value and its interval."""
+    if TASK == "regression":
+        return _predict_values(records)
     labels: list[str | None] = [None] * len(records)
     probabilities: list[dict[str, float] | None] = [None] * len(records)
     indexes, clean, errors = validate_records(records)
@@ -106,5 +125,29 @@ def make_prediction(records: Sequence[Mapping[str, Any] | BaseModel]) -> Predict
             probabilities[index] = dict(zip(CLASSES, row, strict=True))
     # Our own values, of the right types already: no need to validate them again.
     return PredictionResult.model_construct(
-        model_version=__version__, labels=labels, probabilities=probabilities, errors=errors
+        model_version=__version__,
+        labels=labels,
+        probabilities=probabilities,
+        values=[],
+        intervals=[],
+        errors=errors,
+    )
+
+
+def _predict_values(records: Sequence[Mapping[str, Any] | BaseModel]) -> PredictionResult:
+    values: list[float | None] = [None] * len(records)
+    intervals: list[tuple[float, float] | None] = [None] * len(records)
+    indexes, clean, errors = validate_records(records)
+    if clean:
+        predicted, half_width = value_scores(to_columns(clean))
+        for index, value in zip(indexes, predicted.tolist(), strict=True):
+            values[index] = value
+            intervals[index] = (value - half_width, value + half_width)
+    return PredictionResult.model_construct(
+        model_version=__version__,
+        labels=[],
+        probabilities=[],
+        values=values,
+        intervals=intervals,
+        errors=errors,
     )

@@ -18,9 +18,12 @@ PERSONAL_FIELDS: tuple[str, ...] = tuple(
 RECORD_LIST = TypeAdapter(list[InputRecord])
 
 
-class HoldoutMetrics(BaseModel):
-    """Scores on the holdout. Two classes: of the positive class (the first in config.yml).
-    More: macro averages over the classes (ROC AUC one-vs-rest)."""
+Task = Literal["classification", "regression"]
+
+
+class ClassificationMetrics(BaseModel):
+    """A classifier's scores on the holdout. Two classes: of the positive class (the first in
+    config.yml). More: macro averages over the classes (ROC AUC one-vs-rest)."""
 
     accuracy: float
     roc_auc: float
@@ -30,8 +33,27 @@ class HoldoutMetrics(BaseModel):
     log_loss: float
 
 
+class RegressionMetrics(BaseModel):
+    """A regression's scores on the holdout, in the target's units (R² has none), and how its
+    prediction interval did there: the share of true values inside it, and its width."""
+
+    mae: float
+    rmse: float
+    r2: float
+    median_absolute_error: float
+    interval_coverage: float
+    interval_width: float
+
+
+HoldoutMetrics = ClassificationMetrics | RegressionMetrics
+METRICS: dict[Task, type[ClassificationMetrics] | type[RegressionMetrics]] = {
+    "classification": ClassificationMetrics,
+    "regression": RegressionMetrics,
+}
 # Holdout metrics where a smaller value is the better one; larger is better for the others.
-LOWER_IS_BETTER = frozenset({"log_loss"})
+LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "median_absolute_error"})
+# Reported, never gated: a wider interval always covers more, so neither direction is better.
+NOT_GATED = frozenset({"interval_coverage", "interval_width"})
 
 
 class FeatureLists(BaseModel):
@@ -80,7 +102,10 @@ class DataProfile(BaseModel):
 
     rows: int
     features: dict[str, FeatureProfile]
-    predictions: dict[str, float] = Field(description="Share of each predicted class.")
+    predictions: FeatureProfile = Field(
+        description="The predictions on the training rows: the share of each class, or of each "
+        "quantile bin of the predicted values."
+    )
 
 
 class FeatureDrift(BaseModel):
@@ -95,7 +120,18 @@ class FeatureDrift(BaseModel):
 class DriftReport(BaseModel):
     rows: int
     features: list[FeatureDrift]
-    predictions: FeatureDrift = Field(description="The predicted classes' distribution.")
+    predictions: FeatureDrift = Field(
+        description="The predictions' distribution: classes, or quantile bins of the values."
+    )
+
+
+class Interval(BaseModel):
+    """A regression's conformal prediction interval: the value plus or minus half_width, which
+    is the coverage quantile of absolute residuals on training rows each model of a
+    cross-validation never saw."""
+
+    coverage: float = Field(description="The share of true values it is meant to hold.")
+    half_width: float
 
 
 class ModelMetadata(BaseModel):
@@ -104,10 +140,14 @@ class ModelMetadata(BaseModel):
     name: str
     version: str
     trained_at: datetime
+    task: Task
     estimator: str = Field(description="The estimator chosen in config.yml.")
     params: dict[str, Any] = Field(description="The estimator parameters it was trained with.")
     target: str = Field(description="The column of the training data the model predicts.")
-    classes: list[str] = Field(description="Class names, in the order of the model's outputs.")
+    classes: list[str] = Field(
+        description="Class names, in the order of the model's outputs; none for a regression."
+    )
+    interval: Interval | None = Field(description="A regression's prediction interval.")
     data_file: str
     data_sha256: str
     python_version: str
@@ -134,11 +174,23 @@ class RecordError(BaseModel):
 
 
 class PredictionResult(BaseModel):
-    """One entry per input record, in input order; None where the record was invalid."""
+    """One entry per input record, in input order; None where the record was invalid. A
+    classifier fills labels and probabilities, a regression values and intervals; the other
+    task's lists are empty."""
 
     model_version: str
-    labels: list[str | None] = Field(description="The predicted class name of each record.")
+    labels: list[str | None] = Field(
+        default_factory=list, description="The predicted class name of each record."
+    )
     probabilities: list[dict[str, float] | None] = Field(
-        description="The probability of every class, by class name."
+        default_factory=list, description="The probability of every class, by class name."
+    )
+    values: list[float | None] = Field(
+        default_factory=list, description="The predicted value of each record."
+    )
+    intervals: list[tuple[float, float] | None] = Field(
+        default_factory=list,
+        description="The prediction interval (lower, upper) of each value, at the coverage of "
+        "the model's metadata.",
     )
     errors: list[RecordError]

@@ -1,6 +1,7 @@
-"""Accuracy, log loss and ROC AUC from class probabilities, in numpy alone: training's holdout
-metrics (metrics.py) and a service's live quality are one computation. scikit-learn is its
-oracle (tests/model/test_scores.py)."""
+"""A classifier's accuracy, log loss and ROC AUC from class probabilities, and a regression's
+errors and interval coverage, in numpy alone: training's holdout metrics (metrics.py) and a
+service's live quality are one computation. scikit-learn is their oracle
+(tests/model/test_scores.py)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -48,4 +49,24 @@ def classification_scores(
         "accuracy": float(np.mean(np.asarray(classes)[matrix.argmax(axis=1)] == actual)),
         "log_loss": float(-np.mean(np.log(chosen))),
         "roc_auc": auc,
+    }
+
+
+def regression_scores(
+    truth: npt.ArrayLike, predicted: npt.ArrayLike, lower: npt.ArrayLike, upper: npt.ArrayLike
+) -> dict[str, float]:
+    """Mean and median absolute error, root mean squared error and R² of predicted values, and
+    the share of true values inside their intervals [lower, upper] and the intervals' mean width.
+    R² is 0 for a prediction as good as the mean of `truth`; with a single value it is NaN."""
+    actual = np.asarray(truth, dtype=np.float64)
+    errors = actual - np.asarray(predicted, dtype=np.float64)
+    low, high = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    spread = float(np.sum((actual - actual.mean()) ** 2))
+    return {
+        "mae": float(np.mean(np.abs(errors))),
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "r2": 1 - float(np.sum(errors**2)) / spread if spread else float("nan"),
+        "median_absolute_error": float(np.median(np.abs(errors))),
+        "interval_coverage": float(np.mean((low <= actual) & (actual <= high))),
+        "interval_width": float(np.mean(high - low)),
     }

@@ -8,7 +8,8 @@ prepare validates the data file and splits it into data/prepared/ (train.jsonl, 
 source.json). train fits the pipeline on the train part, scores it on the holdout and writes the
 versioned artifacts, their metadata and the model card into trained_models/, where the wheel picks
 them up (tox -e gate adds its decision to the metadata and the card before the build). evaluate
-writes reports/metrics.json and the plot data of reports/plots/ (ROC, calibration, confusion).
+writes reports/metrics.json and the plot data of reports/plots/ (a classifier's ROC,
+calibration and confusion; a regression's predicted against actual values).
 `tox -e train`, `tox -e test_package` and `dvc repro` run these functions; `tox -e build` only runs
 check, which refuses a missing model or one that config.yml or the data no longer describe.
 """
@@ -29,7 +30,7 @@ import pandas as pd
 from loguru import logger
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, cross_val_predict, train_test_split
 
 from ._version import __version__
 from .card import CALIBRATION_BINS, calibration_inputs, render_card
@@ -53,10 +54,21 @@ from .persistence import (
     save_metadata,
     save_model,
 )
-from .results import INPUT_FIELDS, FeatureLists, GateRecord, HoldoutMetrics, ModelMetadata
+from .results import (
+    INPUT_FIELDS,
+    FeatureLists,
+    GateRecord,
+    HoldoutMetrics,
+    Interval,
+    ModelMetadata,
+)
 
 # Recorded in the metadata and the card: what trained the model and converted it to ONNX.
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "pydantic")
+# A regression's split is stratified on this many quantile bins of the target, and its interval
+# is calibrated on out-of-fold residuals of this many folds.
+TARGET_BINS = 10
+INTERVAL_FOLDS = 5
 
 
 class MissingStageInputError(ValueError):
@@ -65,10 +77,11 @@ class MissingStageInputError(ValueError):
 
 @dataclass(frozen=True)
 class Part:
-    """One side of the split: records as the input schema validated them, and their classes."""
+    """One side of the split: records as the input schema validated them, and their targets
+    (class names, or numbers)."""
 
     records: list[dict[str, Any]]
-    labels: list[str]
+    targets: list[Any]
 
     def inputs(self, config: Config = config) -> pd.DataFrame:
         """The pipeline's input columns, built as serving builds them."""
@@ -77,8 +90,8 @@ class Part:
 
     def write(self, path: Path) -> None:
         lines = (
-            json.dumps({"record": record, "label": label}, ensure_ascii=False)
-            for record, label in zip(self.records, self.labels, strict=True)
+            json.dumps({"record": record, "target": target}, ensure_ascii=False)
+            for record, target in zip(self.records, self.targets, strict=True)
         )
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
@@ -87,22 +100,31 @@ class Part:
         if not path.is_file():
             raise MissingStageInputError(f"{path}: missing; run the prepare stage first")
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        return cls([row["record"] for row in rows], [row["label"] for row in rows])
+        return cls([row["record"] for row in rows], [row["target"] for row in rows])
+
+
+def strata(targets: pd.Series, config: Config = config) -> pd.Series:
+    """What the split keeps in proportion: the classes, or a number's quantile bins (as many as
+    keep two rows in each, at most TARGET_BINS)."""
+    if config.task == "classification":
+        return targets
+    bins = max(1, min(TARGET_BINS, len(targets) // 2))
+    return pd.qcut(targets.rank(method="first"), bins, labels=False)
 
 
 def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, Part]:
     """Shuffled, stratified, seeded split of a loaded data set: train, then holdout."""
     records = to_records(frame[list(INPUT_FIELDS)])
-    labels = frame[config.data.target].tolist()
-    train_records, holdout_records, train_labels, holdout_labels = train_test_split(
+    targets = frame[config.data.target]
+    train_records, holdout_records, train_targets, holdout_targets = train_test_split(
         records,
-        labels,
+        targets.tolist(),
         test_size=config.split.test_size,
         random_state=config.split.random_state,
         shuffle=True,
-        stratify=labels,
+        stratify=strata(targets, config),
     )
-    return Part(train_records, train_labels), Part(holdout_records, holdout_labels)
+    return Part(train_records, train_targets), Part(holdout_records, holdout_targets)
 
 
 def prepare(
@@ -117,9 +139,26 @@ def prepare(
     holdout_part.write(out_dir / "holdout.jsonl")
     source = {"file": data_file.name, "sha256": sha256_of(data_file)}
     (out_dir / "source.json").write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
-    counts = len(train_part.labels), len(holdout_part.labels)
+    counts = len(train_part.targets), len(holdout_part.targets)
     logger.info("Split into {} rows to train on and {} held out", *counts)
     return train_part, holdout_part
+
+
+def calibrate_interval(
+    inputs: pd.DataFrame, targets: Sequence[float], config: Config = config
+) -> Interval | None:
+    """A regression's conformal interval, without setting rows aside: each training row's
+    absolute residual from a model fitted on the other folds, and their coverage quantile with
+    the finite-sample correction, ceil((n + 1) * coverage) / n. None for a classifier."""
+    if config.task != "regression":
+        return None
+    folds = KFold(INTERVAL_FOLDS, shuffle=True, random_state=config.split.random_state)
+    predicted = cross_val_predict(build_pipeline(config), inputs, targets, cv=folds)
+    residuals = np.abs(np.asarray(targets, dtype=np.float64) - predicted)
+    coverage, rows = config.model.interval_coverage, len(residuals)
+    level = min(1.0, np.ceil((rows + 1) * coverage) / rows)
+    half_width = float(np.quantile(residuals, level, method="higher"))
+    return Interval(coverage=coverage, half_width=half_width)
 
 
 def train(
@@ -128,18 +167,22 @@ def train(
     output_dir: Path = TRAINED_MODEL_DIR,
 ) -> ModelMetadata:
     """Stage 2: fit on the train part, score on the holdout, save the artifacts and metadata."""
-    spec, params = resolve_estimator(config.model, config.split.random_state)  # before fitting
+    # Checked before any fitting: a wrong estimator fails in a second.
+    spec, params = resolve_estimator(config.model, config.split.random_state, config.task)
     train_part = Part.read(prepared_dir / "train.jsonl")
     holdout_part = Part.read(prepared_dir / "holdout.jsonl")
     source_file = prepared_dir / "source.json"
     if not source_file.is_file():
         raise MissingStageInputError(f"{source_file}: missing; run the prepare stage first")
     source = json.loads(source_file.read_text(encoding="utf-8"))
-    logger.info("Training {} on {} rows", config.model.estimator, len(train_part.labels))
+    logger.info("Training {} on {} rows", config.model.estimator, len(train_part.targets))
 
-    pipeline = build_pipeline(config).fit(train_part.inputs(config), train_part.labels)
-    metrics = score(pipeline, holdout_part.inputs(config), holdout_part.labels, config)
-    predicted = [str(label) for label in pipeline.predict(train_part.inputs(config))]
+    inputs = train_part.inputs(config)
+    interval = calibrate_interval(inputs, train_part.targets, config)
+    pipeline = build_pipeline(config).fit(inputs, train_part.targets)
+    holdout_inputs = holdout_part.inputs(config)
+    metrics = score(pipeline, holdout_inputs, holdout_part.targets, interval, config)
+    predicted = pipeline.predict(inputs).ravel().tolist()
     profile = build_profile(model_features(train_part.records, config), predicted, config)
     logger.info("Holdout metrics: {}", metrics.model_dump())
 
@@ -147,16 +190,18 @@ def train(
         name=config.artifact.name,
         version=__version__,
         trained_at=datetime.now(UTC),
+        task=config.task,
         estimator=config.model.estimator,
         params=params,
         target=config.data.target,
-        classes=[str(name) for name in pipeline.classes_],
+        classes=[str(name) for name in getattr(pipeline, "classes_", [])],
+        interval=interval,
         data_file=source["file"],
         data_sha256=source["sha256"],
         python_version=platform.python_version(),
         libraries={name: distributions.version(name) for name in (*LIBRARIES, *spec.distributions)},
-        n_train=len(train_part.labels),
-        n_holdout=len(holdout_part.labels),
+        n_train=len(train_part.targets),
+        n_holdout=len(holdout_part.targets),
         metrics=metrics,
         input_fields=list(INPUT_FIELDS),
         features=FeatureLists(
@@ -164,7 +209,7 @@ def train(
         ),
         profile=profile,
     )
-    card = render_card(metadata, pipeline, holdout_part.inputs(config), holdout_part.labels, config)
+    card = render_card(metadata, pipeline, holdout_inputs, holdout_part.targets, config)
     path = save_model(pipeline, to_onnx(pipeline, config), metadata, card, output_dir)
     logger.success("Saved model {} to {}", __version__, path)
     return metadata
@@ -176,19 +221,32 @@ def evaluate(
     model_dir: Path = TRAINED_MODEL_DIR,
     reports_dir: Path = REPORTS_DIR,
 ) -> HoldoutMetrics:
-    """Stage 3: the trained model's holdout metrics and plot data, for DVC to show and compare.
-
-    Two classes: the positive class's ROC curve and calibration. More: one-vs-rest ROC pooled
-    over the classes, and the calibration of the most probable class.
-    """
+    """Stage 3: the trained model's holdout metrics and plot data, for DVC to show and compare."""
     metadata = load_metadata(__version__, model_dir)
     pipeline = load_pipeline(__version__, model_dir)
     holdout = Part.read(prepared_dir / "holdout.jsonl")
-    inputs = holdout.inputs(config)
+    plots = reports_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    for old in plots.glob("*.csv"):  # a task's plots, when the task changed
+        old.unlink()
+    tables = plot_tables if config.task == "classification" else value_plot_tables
+    for name, table in tables(pipeline, holdout.inputs(config), holdout.targets, config).items():
+        table.to_csv(plots / name, index=False)
+    metrics_file = reports_dir / "metrics.json"
+    metrics_file.write_text(metadata.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    logger.success("Wrote {} and the plot data in {}", metrics_file, plots)
+    return metadata.metrics
+
+
+def plot_tables(
+    pipeline: Any, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
+) -> dict[str, pd.DataFrame]:
+    """A classifier's plot data: ROC, calibration and confusion on the holdout. Two classes: the
+    positive class's ROC curve and calibration. More: one-vs-rest ROC pooled over the classes,
+    and the calibration of the most probable class."""
     probabilities = pipeline.predict_proba(inputs)
-    predicted = pipeline.predict(inputs)
     classes = [str(name) for name in pipeline.classes_]
-    truth = np.asarray(holdout.labels)
+    truth = np.asarray(labels)
     positive = config.data.class_names[0]
     if len(classes) == 2:
         hits, scores = truth == positive, probabilities[:, classes.index(positive)]
@@ -202,20 +260,21 @@ def evaluate(
     observed, expected = calibration_curve(
         calibration_hits, calibration_scores, n_bins=CALIBRATION_BINS
     )
+    return {
+        "roc.csv": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
+        "calibration.csv": pd.DataFrame({"predicted": expected, "observed": observed}),
+        "confusion.csv": pd.DataFrame({"actual": truth, "predicted": pipeline.predict(inputs)}),
+    }
 
-    plots = reports_dir / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"fpr": fpr, "tpr": tpr}).to_csv(plots / "roc.csv", index=False)
-    pd.DataFrame({"predicted": expected, "observed": observed}).to_csv(
-        plots / "calibration.csv", index=False
-    )
-    pd.DataFrame({"actual": truth, "predicted": predicted}).to_csv(
-        plots / "confusion.csv", index=False
-    )
-    metrics_file = reports_dir / "metrics.json"
-    metrics_file.write_text(metadata.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    logger.success("Wrote {} and the plot data in {}", metrics_file, plots)
-    return metadata.metrics
+
+def value_plot_tables(
+    pipeline: Any, inputs: pd.DataFrame, targets: Sequence[float], config: Config = config
+) -> dict[str, pd.DataFrame]:
+    """A regression's plot data: each holdout row's actual and predicted value, and residual."""
+    predicted = np.asarray(pipeline.predict(inputs), dtype=np.float64).ravel()
+    actual = np.asarray(targets, dtype=np.float64)
+    table = {"actual": actual, "predicted": predicted, "residual": actual - predicted}
+    return {"predictions.csv": pd.DataFrame(table)}
 
 
 class StaleModelError(ValueError):
@@ -228,15 +287,20 @@ def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> Model
     The build packages the model the tests ran against; it never trains one of its own.
     """
     metadata = load_metadata(__version__, model_dir)
-    _, params = resolve_estimator(config.model, config.split.random_state)
+    _, params = resolve_estimator(config.model, config.split.random_state, config.task)
     features = FeatureLists(
         numeric=config.features.numeric, categorical=config.features.categorical
     )
     expected = {
+        "task": (metadata.task, config.task),
         "estimator": (metadata.estimator, config.model.estimator),
         "params": (metadata.params, json.loads(json.dumps(params))),
         "target": (metadata.target, config.data.target),
         "classes": (sorted(metadata.classes), sorted(config.data.class_names)),
+        "interval": (
+            metadata.interval and metadata.interval.coverage,
+            config.model.interval_coverage if config.task == "regression" else None,
+        ),
         "features": (metadata.features, features),
         "data": (metadata.data_sha256, sha256_of(DATASET_DIR / config.data.file)),
     }
@@ -260,7 +324,7 @@ def record_gate(
     metadata = load_metadata(__version__, model_dir).model_copy(update={"gate": gate})
     pipeline = load_pipeline(__version__, model_dir)
     holdout = Part.read(prepared_dir / "holdout.jsonl")
-    card = render_card(metadata, pipeline, holdout.inputs(config), holdout.labels, config)
+    card = render_card(metadata, pipeline, holdout.inputs(config), holdout.targets, config)
     save_metadata(metadata, card, model_dir)
     return metadata
 

@@ -9,13 +9,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from batch_reference import assert_same_scores, cells, expected_scores
+from batch_reference import ANSWER, answers, assert_same_scores, cells, expected_scores
 from loguru import logger
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
 from {{ cookiecutter.package_name }}.batch import BatchInputError, engines
 from {{ cookiecutter.package_name }}.batch.engines import run_local
-from {{ cookiecutter.package_name }}.batch.scoring import ERROR, LABEL, ROW
+from {{ cookiecutter.package_name }}.batch.scoring import ERROR, ROW
 from {{ cookiecutter.package_name }}.config import config
 from {{ cookiecutter.package_name }}.data import to_records
 from {{ cookiecutter.package_name }}.strict_record import expected_kind
@@ -87,7 +87,7 @@ def test_csv_is_read_as_text_like_the_training_data(table: Path, tmp_path: Path)
     run_local(table, parquet, None, 100_000, 1, False)
     reference = pd.read_parquet(parquet)
     clean = reference[ERROR].isna() & (reference.index > 0)
-    assert cells(scored[LABEL][clean]) == cells(reference[LABEL][clean])
+    assert cells(scored[ANSWER][clean]) == cells(reference[ANSWER][clean])
 
 
 def test_a_key_column_is_kept(table: Path, tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_a_key_column_is_kept(table: Path, tmp_path: Path) -> None:
     assert scored.columns[0] == "customer_id"
     assert scored["customer_id"].tolist() == keyed["customer_id"].tolist()
     reference = make_prediction(to_records(frame))
-    assert cells(scored[LABEL]) == reference.labels
+    assert cells(scored[ANSWER]) == answers(reference)
 
 
 def test_progress_names_rows_done_of_all_and_the_rate(
@@ -134,7 +134,7 @@ def test_a_key_may_be_an_input_field_of_a_csv(table: Path, tmp_path: Path) -> No
     pd.read_parquet(table).head(5).to_csv(tmp_path / "table.csv", index=False)
     run_local(tmp_path / "table.csv", tmp_path / "scores.parquet", key, 100_000, 1, False)
     scored = pd.read_parquet(tmp_path / "scores.parquet")
-    assert list(scored.columns[:2]) == [key, LABEL]
+    assert list(scored.columns[:2]) == [key, ANSWER]
     assert len(scored) == 5
 
 

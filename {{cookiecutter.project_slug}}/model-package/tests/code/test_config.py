@@ -19,14 +19,18 @@ from {{ cookiecutter.package_name }}.metrics import gate_comparisons
 from {{ cookiecutter.package_name }}.results import (
     INPUT_FIELDS,
     LOWER_IS_BETTER,
-    HoldoutMetrics,
+    METRICS,
+    Task,
 )
 
 
-def write_config(tmp_path: Path, change: dict[str, dict[str, Any]]) -> Path:
+def write_config(tmp_path: Path, change: dict[str, Any]) -> Path:
     raw = yaml.safe_load(CONFIG_FILE.read_text())
     for section, values in change.items():
-        raw[section].update(values)
+        if isinstance(values, dict):
+            raw[section].update(values)
+        else:
+            raw[section] = values
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -35,12 +39,18 @@ def write_config(tmp_path: Path, change: dict[str, dict[str, Any]]) -> Path:
 def test_default_config_is_valid() -> None:
     config = load_config()
     assert 0 < config.split.test_size < 1
-    assert len(config.data.class_names) >= 2
+    assert len(config.data.class_names) >= 2 or config.task == "regression"
     assert set(config.features.all) <= set(INPUT_FIELDS) | set(ENGINEERED_FEATURES)
-    resolve_estimator(config.model, config.split.random_state)
+    resolve_estimator(config.model, config.split.random_state, config.task)
 
 
-FIRST_CLASS = next(iter(config.data.classes))
+FIRST_CLASS = next(iter(config.data.classes or {"1": "one"}))
+# config.yml with the other task and this one's data section: its classes are missing, or too many.
+OTHER_TASK = (
+    ("regression", "a regression predicts a number and has no classes")
+    if config.task == "classification"
+    else ("classification", "a classification lists its classes")
+)
 
 
 @pytest.mark.parametrize(
@@ -63,15 +73,16 @@ FIRST_CLASS = next(iter(config.data.classes))
         ({"model": {"params": "C=1"}}, "model.params"),
         ({"model": {"estimatr": "random_forest"}}, "model.estimatr: Extra inputs"),
         ({"artifact": {"name": "../escape"}}, "artifact.name"),
-        ({"gate": {"metrics": {"auc": 0.01}}}, "unknown metrics ['auc']; choose from"),
+        ({"gate": {"metrics": {"auc": 0.01}}}, f"['auc'] are not gated metrics of a {config.task}"),
+        ({"gate": {"metrics": {"interval_coverage": 0.01}}}, "are not gated metrics"),
+        ({"task": "clustering"}, "task: Input should be 'classification' or 'regression'"),
+        ({"task": OTHER_TASK[0]}, OTHER_TASK[1]),
         ({"gate": {"metrics": {"accuracy": -0.01}}}, "tolerances of ['accuracy'] are negative"),
         ({"gate": {"metrics": {}}}, "gate.metrics"),
         ({"card": {"intended_use": ""}}, "card.intended_use"),
     ],
 )
-def test_bad_config_is_a_clear_error(
-    tmp_path: Path, change: dict[str, dict[str, Any]], message: str
-) -> None:
+def test_bad_config_is_a_clear_error(tmp_path: Path, change: dict[str, Any], message: str) -> None:
     path = write_config(tmp_path, change)
     with pytest.raises(ConfigError) as error:
         load_config(path)
@@ -88,20 +99,29 @@ def test_unreadable_config_names_the_file(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.yml")
 
 
-@pytest.mark.parametrize("name", [*ALIASES, "sklearn.ensemble.ExtraTreesClassifier"])
-def test_every_estimator_gets_the_seed(name: str) -> None:
-    spec, params = resolve_estimator(ModelConfig(estimator=name), seed=7)
+@pytest.mark.parametrize(
+    ("task", "name"),
+    [
+        *((task, name) for task, aliases in ALIASES.items() for name in aliases),
+        ("classification", "sklearn.ensemble.ExtraTreesClassifier"),
+        ("regression", "sklearn.ensemble.ExtraTreesRegressor"),
+    ],
+)
+def test_every_estimator_gets_the_seed(task: Task, name: str) -> None:
+    spec, params = resolve_estimator(ModelConfig(estimator=name), 7, task)
     assert params == {"random_state": 7}
     assert spec.factory(**params).get_params()["random_state"] == 7
 
 
-def test_an_import_path_names_any_classifier() -> None:
+def test_an_import_path_names_any_classifier_or_regressor() -> None:
     svc = ModelConfig(estimator="sklearn.svm.SVC", params={"probability": True})
-    spec, params = resolve_estimator(svc, seed=7)
+    spec, params = resolve_estimator(svc, 7, "classification")
     assert (spec.factory.__name__, spec.scale_numeric) == ("SVC", True)
     assert params == {"probability": True, "random_state": 7}
     model = ModelConfig(estimator="sklearn.ensemble.ExtraTreesClassifier")
-    assert not resolve_estimator(model, seed=7)[0].scale_numeric  # trees split on raw numbers
+    assert not resolve_estimator(model, 7, "classification")[0].scale_numeric  # raw numbers
+    svr = ModelConfig(estimator="sklearn.svm.SVR", params={"C": 2.0})
+    assert resolve_estimator(svr, 7, "regression")[1] == {"C": 2.0}  # SVR takes no seed
 
 
 @pytest.mark.parametrize(
@@ -110,9 +130,9 @@ def test_an_import_path_names_any_classifier() -> None:
         (
             "random_forrest",
             {},
-            "model.estimator: unknown estimator 'random_forrest'; did you mean 'random_forest'? "
-            f"write one of {', '.join(ALIASES)}, or a classifier's import path such as "
-            "sklearn.ensemble.ExtraTreesClassifier",
+            "model.estimator: unknown estimator 'random_forrest' for a classification; did you "
+            f"mean 'random_forest'? write one of {', '.join(ALIASES['classification'])}, or an "
+            "import path such as sklearn.ensemble.ExtraTreesClassifier",
         ),
         (
             "sklearn.ensembel.ExtraTreesClassifier",
@@ -139,8 +159,9 @@ def test_an_import_path_names_any_classifier() -> None:
         (
             "sklearn.linear_model.LinearRegression",
             {},
-            "model.estimator: LinearRegression is not a classifier, and this model predicts the "
-            "classes of data.classes; choose a classifier",
+            "model.estimator: LinearRegression is not a classifier, and config.yml's task is "
+            "classification; choose a classifier (such as sklearn.ensemble.ExtraTreesClassifier), "
+            "or change the task",
         ),
         (
             "sklearn.svm.SVC",
@@ -153,15 +174,25 @@ def test_an_estimator_that_cannot_serve_is_one_line(
     estimator: str, params: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigError) as error:
-        resolve_estimator(ModelConfig(estimator=estimator, params=params), seed=0)
+        resolve_estimator(ModelConfig(estimator=estimator, params=params), 0, "classification")
     assert "\n" not in str(error.value)
     assert str(error.value).startswith(message)
+
+
+def test_a_classifier_for_a_regression_is_one_line() -> None:
+    model = ModelConfig(estimator="xgboost.XGBClassifier")
+    with pytest.raises(ConfigError) as error:
+        resolve_estimator(model, 0, "regression")
+    assert str(error.value) == (
+        "model.estimator: XGBClassifier is not a regressor, and config.yml's task is regression; "
+        "choose a regressor (such as sklearn.ensemble.ExtraTreesRegressor), or change the task"
+    )
 
 
 def test_misspelt_parameter_names_it_and_the_allowed_ones() -> None:
     model = ModelConfig(estimator="random_forest", params={"n_estimator": 10})
     with pytest.raises(ConfigError) as error:
-        resolve_estimator(model, seed=0)
+        resolve_estimator(model, 0, "classification")
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(
@@ -174,7 +205,7 @@ def test_misspelt_parameter_names_it_and_the_allowed_ones() -> None:
 def test_a_parameter_of_another_estimator_is_refused() -> None:
     model = ModelConfig(estimator="logistic_regression", params={"max_depth": 3})
     with pytest.raises(ConfigError, match="'max_depth' is not a parameter of logistic_regression"):
-        resolve_estimator(model, seed=0)
+        resolve_estimator(model, 0, "classification")
 
 
 @pytest.mark.parametrize(
@@ -184,6 +215,8 @@ def test_a_parameter_of_another_estimator_is_refused() -> None:
         ("roc_auc", 0.8, 0.9, -0.1),
         ("log_loss", 0.4, 0.5, 0.1),
         ("log_loss", 0.5, 0.4, -0.1),
+        ("rmse", 2.0, 2.5, 0.5),
+        ("r2", 0.6, 0.7, -0.1),
     ],
 )
 def test_the_gate_knows_which_way_is_better(
@@ -198,9 +231,8 @@ def test_the_distribution_is_the_one_pyproject_names() -> None:
 
 
 def test_the_gate_passes_within_the_tolerance_and_fails_beyond() -> None:
-    published = HoldoutMetrics(
-        accuracy=0.8, roc_auc=0.85, precision=0.8, recall=0.7, f1=0.75, log_loss=0.45
-    )
+    kind = METRICS[config.task]
+    published = kind(**{name: 0.5 + index / 100 for index, name in enumerate(kind.model_fields)})
     gated = config.gate.metrics
     within = {metric: published.model_dump()[metric] for metric in gated}
     beyond = dict(within)

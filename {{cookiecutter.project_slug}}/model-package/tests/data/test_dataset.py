@@ -15,9 +15,13 @@ DATA_FILE = DATASET_DIR / config.data.file
 TARGET = config.data.target
 
 
-def test_dataset_matches_the_schema_and_the_classes(dataset: pd.DataFrame) -> None:
+def test_dataset_matches_the_schema_and_the_target(dataset: pd.DataFrame) -> None:
     assert list(dataset.columns) == [*INPUT_FIELDS, TARGET]
-    assert set(dataset[TARGET]) == set(config.data.class_names)
+    if config.task == "classification":
+        assert set(dataset[TARGET]) == set(config.data.class_names)
+    else:
+        assert dataset[TARGET].dtype == float
+        assert dataset[TARGET].notna().all()
 
 
 def edited(tmp_path: Path, edit: str) -> Path:
@@ -33,7 +37,7 @@ def edited(tmp_path: Path, edit: str) -> Path:
     elif edit == "missing label":
         frame.loc[5, TARGET] = ""
     elif edit == "one class absent":
-        first_class = str(next(iter(config.data.classes)))
+        first_class = str(next(iter(config.data.classes or {})))
         frame = frame[frame[TARGET] != first_class]
     elif edit == "no rows":
         frame = frame.iloc[:0]
@@ -47,10 +51,16 @@ def edited(tmp_path: Path, edit: str) -> Path:
     [
         ("drop a field", f"missing columns ['{INPUT_FIELDS[0]}']"),
         ("drop the target", f"missing columns ['{TARGET}']"),
-        ("unknown label", "has the value 'no such class' (lines 7), which is not one of"),
         ("missing label", "has a missing value (lines 7)"),
-        ("one class absent", "no rows of the classes"),
         ("no rows", "a header but no rows"),
+        *(
+            [
+                ("unknown label", "has the value 'no such class' (lines 7), which is not one of"),
+                ("one class absent", "no rows of the classes"),
+            ]
+            if config.task == "classification"
+            else [("unknown label", "has the value 'no such class' (lines 7), and a regression")]
+        ),
     ],
 )
 def test_bad_data_is_a_clear_error(tmp_path: Path, edit: str, message: str) -> None:

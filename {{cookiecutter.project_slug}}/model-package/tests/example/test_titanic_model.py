@@ -5,7 +5,11 @@ Replacing the example? Delete this file or rewrite it with your model's own floo
 
 from typing import Any
 
-from {{ cookiecutter.package_name }} import load_model, make_prediction
+from {{ cookiecutter.package_name }} import (
+    ClassificationMetrics,
+    load_model,
+    make_prediction,
+)
 from {{ cookiecutter.package_name }}.metrics import score
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
 from {{ cookiecutter.package_name }}.stages import Part
@@ -17,7 +21,8 @@ ACCURACY_FLOOR = 0.75
 
 
 def test_holdout_quality_is_above_the_floor(holdout: Part) -> None:
-    metrics = score(load_pipeline(), holdout.inputs(), holdout.labels)
+    metrics = score(load_pipeline(), holdout.inputs(), holdout.targets, interval=None)
+    assert isinstance(metrics, ClassificationMetrics)
     assert metrics.roc_auc >= ROC_AUC_FLOOR
     assert metrics.accuracy >= ACCURACY_FLOOR
 

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import __version__, load_card, load_model
+from {{ cookiecutter.package_name }} import TASK, __version__, load_card, load_model
 from {{ cookiecutter.package_name }}.config import TRAINED_MODEL_DIR, config
 from {{ cookiecutter.package_name }}.persistence import load_metadata
 from {{ cookiecutter.package_name }}.results import GateComparison, GateRecord
 from {{ cookiecutter.package_name }}.stages import record_gate
 
 PNG = b"\x89PNG\r\n\x1a\n"
+PLOTS = {
+    "classification": ["Calibration", "Confusion matrix", "ROC curve"],
+    "regression": ["Predicted against actual", "Residuals"],
+}
 
 
 def images(html: str) -> dict[str, bytes]:
@@ -43,12 +47,15 @@ def test_the_card_shows_the_metadata() -> None:
     assert config.card.intended_use in markdown
     for limitation in config.card.limitations:
         assert f"- {limitation}" in markdown
+    if metadata.interval is not None:  # a regression's interval, and how it did on the holdout
+        assert f"±{metadata.interval.half_width:.4g}" in markdown
+        assert f"meant to hold {metadata.interval.coverage:.0%} of true values" in markdown
 
 
 def test_the_html_card_is_self_contained() -> None:
     html = load_card("html")
     plots = images(html)
-    assert sorted(plots) == ["Calibration", "Confusion matrix", "ROC curve"]
+    assert sorted(plots) == PLOTS[TASK]
     for data in plots.values():
         assert data.startswith(PNG)
         assert len(data) > 5_000  # a drawn plot, not an empty canvas
@@ -91,7 +98,7 @@ def test_the_gate_decision_reaches_metadata_and_card(tmp_path: Path, prepared: P
         assert "trained on other data" in text
         assert "0.9000" in text
         assert "0.8000" in text
-    assert len(images(html)) == 3
+    assert len(images(html)) == len(PLOTS[TASK])
     assert contents(TRAINED_MODEL_DIR) == packaged  # the package's own model is untouched
 
 

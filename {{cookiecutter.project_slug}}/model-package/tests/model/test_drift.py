@@ -26,13 +26,13 @@ def test_the_profile_covers_every_input_without_rows() -> None:
         assert len(feature.bins) == len(feature.shares), name
         assert sum(feature.shares) == pytest.approx(1), name
         assert len(feature.bins) <= 101, name  # bins and shares, never the training rows
-    assert sum(profile.predictions.values()) == pytest.approx(1)
+    assert sum(profile.predictions.shares) == pytest.approx(1)
     assert profile.rows == load_model().n_train
 
 
 def test_the_training_data_does_not_drift_from_itself() -> None:
     train = Part.read(PREPARED_DIR / "train.jsonl")
-    predicted = [str(label) for label in load_pipeline().predict(train.inputs())]
+    predicted = load_pipeline().predict(train.inputs()).tolist()
     report = drift_report(model_features(train.records), predicted)
     assert report.rows == len(train.records)
     for item in [*report.features, report.predictions]:
@@ -51,7 +51,7 @@ def test_one_kind_of_record_is_drift() -> None:
     else:
         keep = [value == max(set(values), key=values.count) for value in values]
     records = [record for record, kept in zip(train.records, keep, strict=True) if kept]
-    report = drift_report(model_features(records), [train.labels[0]] * len(records))
+    report = drift_report(model_features(records), [train.targets[0]] * len(records))
     (shifted,) = [item for item in report.features if item.feature == name]
     assert shifted.psi >= DRIFT
     assert shifted.status == "drift"

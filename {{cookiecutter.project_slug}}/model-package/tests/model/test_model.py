@@ -7,6 +7,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
+    TASK,
     __version__,
     load_model,
     make_prediction,
@@ -23,6 +24,7 @@ from {{ cookiecutter.package_name }}.persistence import (
     load_session,
 )
 from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
+from {{ cookiecutter.package_name }}.scores import regression_scores
 from {{ cookiecutter.package_name }}.stages import Part, train
 
 
@@ -33,18 +35,29 @@ def test_metadata_describes_the_artifact(holdout: Part) -> None:
     assert metadata.target == config.data.target
     assert sorted(metadata.classes) == sorted(CLASSES)
     assert metadata.data_sha256 == sha256_of(DATASET_DIR / config.data.file)
-    assert metadata.n_holdout == len(holdout.labels)
-    assert metadata.metrics == score(load_pipeline(), holdout.inputs(), holdout.labels)
+    assert metadata.n_holdout == len(holdout.targets)
+    assert metadata.metrics == score(
+        load_pipeline(), holdout.inputs(), holdout.targets, metadata.interval
+    )
+    assert (metadata.task, metadata.interval is None) == (TASK, TASK == "classification")
     assert metadata.input_fields == list(INPUT_FIELDS)
     assert metadata.features.numeric == config.features.numeric
 
 
-def test_served_probabilities_give_the_training_metrics(holdout: Part) -> None:
-    """The gate measures each model from make_prediction's output, columns in CLASSES order."""
-    probabilities = make_prediction(holdout.records).probabilities
-    matrix = np.array([[row[name] for name in CLASSES] for row in probabilities if row])
-    served = holdout_metrics(holdout.labels, matrix, CLASSES).model_dump()
+def test_served_answers_give_the_training_metrics(holdout: Part) -> None:
+    """The gate measures each model from make_prediction's output: probabilities in CLASSES
+    order, or values and intervals."""
+    result = make_prediction(holdout.records)
     trained = load_model().metrics.model_dump()
+    if TASK == "regression":
+        low, high = np.array(result.intervals).T
+        values = np.array(result.values, dtype=float)
+        served = regression_scores(holdout.targets, values, low, high)
+        assert served == pytest.approx(trained, rel=1e-4)  # ONNX computes in float32
+        return
+    probabilities = result.probabilities
+    matrix = np.array([[row[name] for name in CLASSES] for row in probabilities if row])
+    served = holdout_metrics(holdout.targets, matrix, CLASSES).model_dump()
     # ONNX's float32 turns near-equal scores into ties: ROC AUC may move in the 5th decimal.
     assert served == pytest.approx(trained, abs=1e-4)
 
@@ -66,7 +79,9 @@ def test_same_seed_gives_identical_predictions(
         split = config.split.model_copy(update={"random_state": seed})
         configured = config.model_copy(update={"model": forest, "split": split})
         train(configured, prepared, tmp_path / folder)
-        return load_pipeline(__version__, tmp_path / folder).predict_proba(holdout.inputs())
+        pipeline = load_pipeline(__version__, tmp_path / folder)
+        answer = pipeline.predict_proba if TASK == "classification" else pipeline.predict
+        return answer(holdout.inputs())
 
     first, second = trained(7, "first"), trained(7, "second")
     np.testing.assert_array_equal(first, second)

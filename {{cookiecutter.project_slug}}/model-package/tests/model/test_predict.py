@@ -9,7 +9,9 @@ import pytest
 from {{ cookiecutter.package_name }} import (
     CLASSES,
     EXAMPLE_RECORD,
+    TASK,
     InputRecord,
+    PredictionResult,
     __version__,
     load_model,
     make_prediction,
@@ -18,12 +20,21 @@ from {{ cookiecutter.package_name }}.persistence import load_pipeline
 from {{ cookiecutter.package_name }}.stages import Part
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]
+classifier_only = pytest.mark.skipif(TASK != "classification", reason="a classifier's answer")
+regression_only = pytest.mark.skipif(TASK != "regression", reason="a regression's answer")
 
 
+def answers(result: PredictionResult) -> list[Any]:
+    """What the model predicted for each record: class names, or values."""
+    return result.labels if TASK == "classification" else result.values
+
+
+@classifier_only
 def test_predicts_a_class_name_and_every_probability(example: dict[str, Any]) -> None:
     result = make_prediction([example])
     assert result.model_version == __version__
     assert result.errors == []
+    assert (result.values, result.intervals) == ([], [])
     (label,) = result.labels
     (probabilities,) = result.probabilities
     assert label in CLASSES
@@ -33,13 +44,32 @@ def test_predicts_a_class_name_and_every_probability(example: dict[str, Any]) ->
     assert probabilities[label] == max(probabilities.values())
 
 
+@regression_only
+def test_predicts_a_value_inside_its_interval(example: dict[str, Any]) -> None:
+    result = make_prediction([example])
+    assert (result.model_version, result.errors) == (__version__, [])
+    assert (result.labels, result.probabilities) == ([], [])
+    (value,), (interval,) = result.values, result.intervals
+    interval_of_the_model = load_model().interval
+    assert value is not None
+    assert interval is not None
+    assert interval_of_the_model is not None
+    half_width = interval_of_the_model.half_width
+    assert interval == pytest.approx((value - half_width, value + half_width))
+
+
 def test_serving_matches_the_reference_pipeline_on_the_holdout(holdout: Part) -> None:
     """make_prediction (ONNX Runtime) against the scikit-learn pipeline, whole holdout."""
     result = make_prediction(holdout.records)
     pipeline = load_pipeline()
-    expected = pd.DataFrame(pipeline.predict_proba(holdout.inputs()), columns=pipeline.classes_)
     assert result.errors == []
-    assert len(result.probabilities) == len(holdout.labels) == load_model().n_holdout
+    assert len(answers(result)) == len(holdout.targets) == load_model().n_holdout
+    if TASK == "regression":
+        expected = pipeline.predict(holdout.inputs())
+        scale = max(1.0, float(abs(expected).max()))  # float32's rounding, relative
+        assert result.values == pytest.approx(expected.tolist(), rel=0, abs=1e-5 * scale)
+        return
+    expected = pd.DataFrame(pipeline.predict_proba(holdout.inputs()), columns=pipeline.classes_)
     served = pd.DataFrame(result.probabilities)[list(pipeline.classes_)]
     assert served.to_numpy() == pytest.approx(expected.to_numpy(), rel=0, abs=1e-5)
 
@@ -58,21 +88,23 @@ def test_invalid_records_are_reported_not_raised(example: dict[str, Any]) -> Non
     result = make_prediction(batch)
     assert [(error.index, error.field) for error in result.errors] == expected
     bad = len(expected)
-    assert result.labels[0] == result.labels[-1] is not None
-    assert result.labels[1 : bad + 1] == [None] * bad
-    assert result.probabilities[1 : bad + 1] == [None] * bad
+    assert answers(result)[0] == answers(result)[-1] is not None
+    assert answers(result)[1 : bad + 1] == [None] * bad
+    details = result.probabilities if TASK == "classification" else result.intervals
+    assert details[1 : bad + 1] == [None] * bad
 
 
 def test_optional_fields_may_be_missing(example: dict[str, Any]) -> None:
     minimal = {key: example[key] for key in REQUIRED}
     result = make_prediction([minimal])
     assert result.errors == []
-    assert result.labels[0] in CLASSES
+    assert answers(result)[0] is not None
 
 
 def test_empty_batch() -> None:
     result = make_prediction([])
-    assert (result.labels, result.probabilities, result.errors) == ([], [], [])
+    lists = (result.labels, result.probabilities, result.values, result.intervals, result.errors)
+    assert lists == ([], [], [], [], [])
 
 
 def test_the_example_record_is_valid() -> None:

@@ -3,10 +3,11 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import CLASSES, InputRecord, __version__
+from {{ cookiecutter.package_name }} import CLASSES, TASK, InputRecord, __version__
 from {{ cookiecutter.package_name }}.config import ModelConfig, config
 from {{ cookiecutter.package_name }}.persistence import ModelNotTrainedError, load_metadata
 from {{ cookiecutter.package_name }}.stages import (
@@ -23,10 +24,16 @@ def test_prepare_writes_valid_records_and_a_stratified_split(prepared: Path) -> 
     train_part, holdout = Part.read(prepared / "train.jsonl"), Part.read(prepared / "holdout.jsonl")
     for record in holdout.records[:50]:
         InputRecord.model_validate(record)
-    assert set(train_part.labels) == set(holdout.labels) == set(CLASSES)
-    for name in CLASSES:
-        share = train_part.labels.count(name) / len(train_part.labels)
-        assert holdout.labels.count(name) / len(holdout.labels) == pytest.approx(share, abs=0.02)
+    if TASK == "classification":
+        assert set(train_part.targets) == set(holdout.targets) == set(CLASSES)
+        for name in CLASSES:
+            share = train_part.targets.count(name) / len(train_part.targets)
+            held = holdout.targets.count(name) / len(holdout.targets)
+            assert held == pytest.approx(share, abs=0.02)
+    else:  # a fifth of the holdout in each fifth of the training values, give or take a row
+        edges = np.quantile(train_part.targets, [0.2, 0.4, 0.6, 0.8])
+        fifths = np.bincount(np.searchsorted(edges, holdout.targets), minlength=5)
+        assert fifths / len(holdout.targets) == pytest.approx([0.2] * 5, abs=0.04)
     source = json.loads((prepared / "source.json").read_text())
     assert len(source["sha256"]) == 64
 
@@ -38,6 +45,15 @@ def test_evaluate_writes_metrics_and_plot_data(tmp_path: Path, prepared: Path) -
     assert json.loads((reports / "metrics.json").read_text()) == metrics.model_dump()
     assert metrics == load_metadata(__version__, model_dir).metrics
 
+    holdout = Part.read(prepared / "holdout.jsonl")
+    if TASK == "regression":
+        (plot,) = (reports / "plots").iterdir()
+        predictions = pd.read_csv(plot)
+        assert predictions.columns.tolist() == ["actual", "predicted", "residual"]
+        assert predictions["actual"].tolist() == pytest.approx(holdout.targets)
+        difference = predictions["actual"] - predictions["predicted"]
+        assert predictions["residual"].tolist() == pytest.approx(difference.tolist())
+        return
     roc = pd.read_csv(reports / "plots" / "roc.csv")
     assert (roc.iloc[0].tolist(), roc.iloc[-1].tolist()) == ([0, 0], [1, 1])
     assert roc["fpr"].is_monotonic_increasing
@@ -46,7 +62,7 @@ def test_evaluate_writes_metrics_and_plot_data(tmp_path: Path, prepared: Path) -
     assert calibration.to_numpy().min() >= 0
     assert calibration.to_numpy().max() <= 1
     confusion = pd.read_csv(reports / "plots" / "confusion.csv")
-    assert len(confusion) == len(Part.read(prepared / "holdout.jsonl").labels)
+    assert len(confusion) == len(holdout.targets)
     assert set(confusion["actual"]) <= set(CLASSES)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import CLASSES, __version__
+from {{ cookiecutter.package_name }} import CLASSES, TASK, __version__
 from {{ cookiecutter.package_name }}.persistence import SUFFIXES, artifact_stem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -67,5 +67,9 @@ def test_wheel_predicts_in_a_clean_environment(tmp_path: Path) -> None:
     assert Path(output["file"]).is_relative_to(venv)
     assert output["result"]["errors"] == []
     assert output["result"]["model_version"] == __version__
-    assert output["result"]["labels"][0] in CLASSES
+    if TASK == "classification":
+        assert output["result"]["labels"][0] in CLASSES
+    else:
+        low, high = output["result"]["intervals"][0]
+        assert low < output["result"]["values"][0] < high
     assert output["sklearn"] is None

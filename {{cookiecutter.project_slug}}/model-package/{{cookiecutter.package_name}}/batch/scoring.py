@@ -15,13 +15,14 @@ from .._version import __version__
 from ..columns import Columns, to_columns
 from ..config import config
 from ..input_schema import InputRecord
-from ..predict import CLASSES, class_scores, validate_records
+from ..predict import CLASSES, TASK, class_scores, validate_records, value_scores
 from ..results import INPUT_FIELDS, RecordError
 from ..strict_record import InputRecordBase, expected_kind, refusal
 from . import BatchInputError
 
 ROW = "row"  # the output's key when the input has none: the input's row number, from 0
-LABEL = "label"
+LABEL = "label"  # a classifier's columns: the label, then each class's probability
+PREDICTION, LOWER, UPPER = "prediction", "lower", "upper"  # a regression's: value and interval
 MODEL_VERSION = "model_version"
 ERROR = "error"
 REQUIRED_FIELDS = tuple(
@@ -38,6 +39,20 @@ def probability_column(name: str) -> str:
 
 
 PROBABILITY_COLUMNS = tuple(probability_column(name) for name in CLASSES)
+SCORE_TYPES: dict[str, pa.DataType] = (
+    {LABEL: pa.string(), **dict.fromkeys(PROBABILITY_COLUMNS, pa.float32())}
+    if TASK == "classification"
+    else dict.fromkeys((PREDICTION, LOWER, UPPER), pa.float64())
+)
+
+
+def scores(columns: Columns) -> list[npt.NDArray[Any]]:
+    """The score columns of valid records' columns, in SCORE_TYPES' order."""
+    if TASK == "classification":
+        labels, probabilities = class_scores(columns)
+        return [np.asarray(labels, dtype=object), *probabilities.T]
+    values, half_width = value_scores(columns)
+    return [values, values - half_width, values + half_width]
 
 
 def output_schema(key: str | None = None, key_type: pa.DataType | None = None) -> pa.Schema:
@@ -50,8 +65,7 @@ def output_schema(key: str | None = None, key_type: pa.DataType | None = None) -
     return pa.schema(
         [
             (key or ROW, key_type or pa.int64()),
-            (LABEL, pa.string()),
-            *((column, pa.float32()) for column in PROBABILITY_COLUMNS),
+            *SCORE_TYPES.items(),
             (MODEL_VERSION, pa.string()),
             (ERROR, pa.string()),
         ]
@@ -191,27 +205,35 @@ def score_frame(
     first_row, the position of the frame's first row in the whole input.
     """
     n = len(frame)
-    labels = np.full(n, None, dtype=object)
-    probabilities = np.full((n, len(CLASSES)), np.nan, dtype=np.float32)
+    outputs = {
+        name: np.full(n, None, dtype=object)
+        if pa.types.is_string(kind)
+        else np.full(n, np.nan, dtype=kind.to_pandas_dtype())
+        for name, kind in SCORE_TYPES.items()
+    }
+
+    def fill(rows: npt.NDArray[np.intp], columns: Columns) -> None:
+        for output, values in zip(outputs.values(), scores(columns), strict=True):
+            output[rows] = values
+
     errors = np.full(n, None, dtype=object)
     columns, flagged, raw = _validated_columns(frame, from_text)
     passed = np.flatnonzero(~flagged)
     if len(passed):
-        labels[passed], probabilities[passed] = class_scores(columns)
+        fill(passed, columns)
     if flagged.any():  # make_prediction's own validation decides these rows, and names errors
         rows = np.flatnonzero(flagged)
         given = [name for name in INPUT_FIELDS if name in frame]
         records = [{name: raw[name][row] for name in given} for row in rows.tolist()]
         valid, clean, record_errors = validate_records(records, FROM_TEXT if from_text else None)
         if valid:
-            labels[rows[valid]], probabilities[rows[valid]] = class_scores(to_columns(clean))
+            fill(rows[valid], to_columns(clean))
         errors[rows] = _error_texts(len(rows), record_errors)
     keys = frame[key].reset_index(drop=True) if key else np.arange(first_row, first_row + n)
     return pd.DataFrame(
         {
             key or ROW: keys,
-            LABEL: pd.Series(labels, dtype=object),
-            **dict(zip(PROBABILITY_COLUMNS, probabilities.T, strict=True)),
+            **outputs,
             MODEL_VERSION: pd.Series(np.full(n, __version__, dtype=object), dtype=object),
             ERROR: pd.Series(errors, dtype=object),
         }
