@@ -46,8 +46,12 @@ predictions = Table(
     # The model's inputs (engineered features included), as the package computes them: drift is
     # measured on these, since personal fields in `inputs` are hashed.
     Column("features", JSON, nullable=False),
-    Column("label", String(LABEL_LENGTH), nullable=False),
-    Column("probabilities", JSON, nullable=False),
+    # The answer: a classifier's label and probabilities, or a regression's value and interval.
+    Column("label", String(LABEL_LENGTH), nullable=True),
+    Column("probabilities", JSON, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("lower", Float, nullable=True),
+    Column("upper", Float, nullable=True),
     Column("latency_ms", Float, nullable=False),
 )
 
@@ -60,7 +64,9 @@ feedback = Table(
         ForeignKey("predictions.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("label", String(LABEL_LENGTH), nullable=False),
+    # The outcome: the true class, or the true value.
+    Column("label", String(LABEL_LENGTH), nullable=True),
+    Column("value", Float, nullable=True),
     Column("note", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

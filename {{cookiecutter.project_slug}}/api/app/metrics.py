@@ -1,12 +1,16 @@
 """Prometheus metrics, in a registry of the app's own; summed over the workers when several run."""
 
+import bisect
 import os
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
+
+from {{ cookiecutter.package_name }} import load_model
 
 
 class Metrics:
@@ -29,7 +33,8 @@ class Metrics:
         )
         self.predictions = Counter(
             "predictions",
-            "Predictions by predicted class and model version.",
+            "Predictions by predicted class (a regression: by the training decile of the "
+            "predicted value) and model version.",
             ["label", "model_version"],
             registry=self.registry,
         )
@@ -84,8 +89,19 @@ class Metrics:
             return generate_latest(registry)
         return generate_latest(self.registry)
 
-    def count_predictions(self, labels: Sequence[str | None]) -> None:
-        """One increment per predicted class name, however large the batch."""
+    def count_predictions(self, answers: Mapping[str, Sequence[Any]]) -> None:
+        """One increment per predicted class name (or value bin), however large the batch."""
+        labels = answers["label"] if "label" in answers else value_bins(answers["value"])
         for label, count in Tally(labels).items():
             if label is not None:
                 self.predictions.labels(label, self.model_version).inc(count)
+
+
+def value_bins(values: Sequence[float]) -> list[str]:
+    """Each predicted value's bin of the training predictions' profile (its deciles), as drift
+    bins them; the model is loaded, since it predicted them."""
+    profile = load_model().profile
+    if profile is None:
+        return ["(all)" for _ in values]
+    edges, bins = profile.predictions.edges, profile.predictions.bins
+    return [bins[bisect.bisect_left(edges, value)] for value in values]

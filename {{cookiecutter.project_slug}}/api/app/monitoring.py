@@ -1,10 +1,11 @@
 """Live quality and drift, from the prediction log, with numpy.
 
-Quality: the logged predictions that got an outcome, scored per model version, for
+Quality: the logged predictions that got an outcome, scored per model version (a classifier's
+accuracy, log loss and ROC AUC; a regression's MAE, RMSE and interval coverage), for
 GET /api/v1/monitoring/quality. Below MINIMUM_OUTCOMES outcomes a version's verdict is
 "insufficient data": a handful of outcomes says nothing either way.
 
-Drift: the served version's logged features and predicted classes against the training profile
+Drift: the served version's logged features and predictions against the training profile
 in its metadata (the model package's drift_report: PSI), for GET /api/v1/monitoring/drift. Below
 MINIMUM_DRIFT_ROWS rows the PSI is noise, and the answer says so.
 
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
@@ -27,8 +30,10 @@ from {{ cookiecutter.package_name }} import (
     ModelMetadata,
     classification_scores,
     drift_report,
+    regression_scores,
 )
 
+from app.answers import ANSWER_COLUMNS, CLASSIFICATION, OUTCOME
 from app.db import feedback, predictions
 from app.schemas import DriftAnswer, Estimate, VersionQuality
 
@@ -39,6 +44,11 @@ MINIMUM_DRIFT_ROWS = 100
 DRIFT_MAX_ROWS = 10_000
 GAUGE_HOURS = 24
 Z_95 = 1.959964
+BOOTSTRAP_ROUNDS, BOOTSTRAP_CHUNK = 1_000, 100
+# The live figures, each beside its holdout value: a classifier's, or a regression's.
+LIVE_FIGURES = (
+    ("accuracy", "log_loss", "roc_auc") if CLASSIFICATION else ("mae", "rmse", "interval_coverage")
+)
 
 
 def wilson(successes: int, total: int) -> tuple[float, float]:
@@ -60,9 +70,8 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
     answered = (
         select(
             predictions.c.model_version,
-            predictions.c.label,
-            predictions.c.probabilities,
-            feedback.c.label,
+            *(predictions.c[name] for name in ANSWER_COLUMNS),
+            feedback.c[OUTCOME],
         )
         .join(feedback, feedback.c.prediction_id == predictions.c.id)
         .where(predictions.c.created_at >= since)
@@ -71,14 +80,14 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
         totals: dict[str, int] = {version: count for version, count in connection.execute(counts)}
         rows = connection.execute(answered).all()
     outcomes: dict[str, list[Any]] = {}
-    for version, label, probabilities, outcome in rows:
-        outcomes.setdefault(version, []).append((label, outcome, probabilities))
+    for version, *answer_and_outcome in rows:
+        outcomes.setdefault(version, []).append(answer_and_outcome)
     report = []
     for version in sorted(totals, reverse=True):
         mine = outcomes.get(version, [])
         holdout = None
         if served is not None and served.version == version:
-            holdout = served.metrics.model_dump(include={"accuracy", "log_loss", "roc_auc"})
+            holdout = served.metrics.model_dump(include=set(LIVE_FIGURES))
         entry = VersionQuality(
             model_version=version,
             predictions=totals[version],
@@ -87,26 +96,60 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
             verdict="insufficient data",
         )
         if mine:
-            predicted, truth, probabilities = zip(*mine, strict=True)
-            matrix = [[row.get(name, 0.0) for name in CLASSES] for row in probabilities]
-            measured = classification_scores(truth, matrix, CLASSES)
-            right = sum(p == t for p, t in zip(predicted, truth, strict=True))
-            low, high = wilson(right, len(mine))
-            entry.accuracy = Estimate(value=right / len(mine), low=low, high=high)
-            entry.log_loss = measured["log_loss"]
-            entry.roc_auc = measured["roc_auc"]
+            worse = (class_quality if CLASSIFICATION else value_quality)(entry, mine, holdout)
             if len(mine) >= MINIMUM_OUTCOMES:
-                worse = holdout is not None and holdout["accuracy"] > high
                 entry.verdict = "worse than the holdout" if worse else "in line with the holdout"
         report.append(entry)
     return report
+
+
+def class_quality(entry: VersionQuality, rows: list[Any], holdout: dict[str, float] | None) -> bool:
+    """A classifier's live figures into `entry`; whether its accuracy is surely below the
+    holdout's (the holdout's above the live accuracy's interval)."""
+    predicted, probabilities, truth = zip(*rows, strict=True)
+    matrix = [[row.get(name, 0.0) for name in CLASSES] for row in probabilities]
+    measured = classification_scores(truth, matrix, CLASSES)
+    right = sum(p == t for p, t in zip(predicted, truth, strict=True))
+    low, high = wilson(right, len(rows))
+    entry.accuracy = Estimate(value=right / len(rows), low=low, high=high)
+    entry.log_loss = measured["log_loss"]
+    entry.roc_auc = measured["roc_auc"]
+    return holdout is not None and holdout["accuracy"] > high
+
+
+def value_quality(entry: VersionQuality, rows: list[Any], holdout: dict[str, float] | None) -> bool:
+    """A regression's live figures into `entry`; whether its MAE is surely above the holdout's
+    (the holdout's below the live MAE's interval)."""
+    values, lower, upper, truth = np.asarray(rows, dtype=np.float64).T
+    measured = regression_scores(truth, values, lower, upper)
+    errors = truth - values
+    inside = int(np.sum((lower <= truth) & (truth <= upper)))
+    entry.mae = Estimate(value=measured["mae"], **bootstrap(np.abs(errors), np.mean))
+    entry.rmse = Estimate(
+        value=measured["rmse"], **bootstrap(errors**2, lambda x, axis: np.sqrt(np.mean(x, axis)))
+    )
+    low, high = wilson(inside, len(rows))
+    entry.interval_coverage = Estimate(value=inside / len(rows), low=low, high=high)
+    return holdout is not None and holdout["mae"] < entry.mae.low
+
+
+def bootstrap(sample: npt.NDArray[np.float64], statistic: Any) -> dict[str, float]:
+    """The 95% percentile interval of statistic(sample), over BOOTSTRAP_ROUNDS resamples drawn
+    with a fixed seed: the same outcomes always give the same interval."""
+    generator = np.random.default_rng(0)
+    estimates = [
+        statistic(sample[generator.integers(0, len(sample), (rounds, len(sample)))], axis=1)
+        for rounds in [BOOTSTRAP_CHUNK] * (BOOTSTRAP_ROUNDS // BOOTSTRAP_CHUNK)
+    ]
+    low, high = np.percentile(np.concatenate(estimates), [2.5, 97.5])
+    return {"low": float(low), "high": float(high)}
 
 
 def drift(engine: Engine, since: datetime, served: ModelMetadata) -> DriftAnswer:
     """The served version's predictions since `since` (the newest DRIFT_MAX_ROWS), against its
     training profile."""
     query = (
-        select(predictions.c.features, predictions.c.label)
+        select(predictions.c.features, predictions.c[OUTCOME].label("predicted"))
         .where(predictions.c.created_at >= since, predictions.c.model_version == served.version)
         .order_by(predictions.c.created_at.desc())
         .limit(DRIFT_MAX_ROWS)
@@ -117,7 +160,7 @@ def drift(engine: Engine, since: datetime, served: ModelMetadata) -> DriftAnswer
     features = {name: [row.features.get(name) for row in rows] for name in names}
     report: DriftReport | None = None
     if served.profile is not None and rows:
-        report = drift_report(features, [row.label for row in rows], served.profile)
+        report = drift_report(features, [row.predicted for row in rows], served.profile)
     return DriftAnswer(
         since=since,
         model_version=served.version,
@@ -151,18 +194,16 @@ class QualityCollector(Collector):
         )
         measured = GaugeMetricFamily(
             "model_live_quality",
-            f"Accuracy, log loss and ROC AUC on outcomes of the last {GAUGE_HOURS} h.",
+            f"{', '.join(LIVE_FIGURES)} on outcomes of the last {GAUGE_HOURS} h.",
             labels=["model_version", "metric"],
         )
         for entry in report:
             counts.add_metric([entry.model_version, "all"], entry.predictions)
             counts.add_metric([entry.model_version, "with_outcome"], entry.with_outcome)
-            figures = {
-                "accuracy": entry.accuracy.value if entry.accuracy else None,
-                "log_loss": entry.log_loss,
-                "roc_auc": entry.roc_auc,
-            }
-            for metric, value in figures.items():
+            for metric in LIVE_FIGURES:
+                value = getattr(entry, metric)
+                if isinstance(value, Estimate):
+                    value = value.value
                 if value is not None:
                     measured.add_metric([entry.model_version, metric], value)
         yield counts
@@ -180,8 +221,8 @@ class QualityCollector(Collector):
         yield features
         classes = GaugeMetricFamily(
             "model_prediction_psi",
-            f"PSI of the predicted classes: the newest {DRIFT_MAX_ROWS} predictions of the last "
-            f"{GAUGE_HOURS} h at most, against training.",
+            f"PSI of the predictions (classes, or value bins): the newest {DRIFT_MAX_ROWS} "
+            f"predictions of the last {GAUGE_HOURS} h at most, against training.",
             labels=["model_version"],
         )
         classes.add_metric([drifted.model_version], drifted.report.predictions.psi)

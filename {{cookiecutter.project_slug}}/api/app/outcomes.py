@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from app.answers import OUTCOME
 from app.db import feedback, predictions
 from app.prediction_log import PredictionLog, issued_at
 from app.schemas import FeedbackRequest, FeedbackResponse
@@ -35,10 +36,38 @@ class ConflictingOutcomeError(Exception):
     pass
 
 
-def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | tuple[str, str] | None:
-    """The recorded outcome; else (predicted label, model version); else None (unknown id)."""
+Predicted = tuple[str | float, str]  # what the model predicted, and its version
+
+
+def response(
+    prediction_id: str,
+    outcome: str | float | None,
+    predicted: Predicted,
+    note: str | None,
+    recorded_at: datetime,
+) -> FeedbackResponse:
+    return FeedbackResponse.model_validate(
+        {
+            "prediction_id": prediction_id,
+            OUTCOME: outcome,
+            f"predicted_{OUTCOME}": predicted[0],
+            "model_version": predicted[1],
+            "note": note,
+            "recorded_at": recorded_at,
+        }
+    )
+
+
+def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | Predicted | None:
+    """The recorded outcome; else (prediction, model version); else None (unknown id)."""
     query = (
-        select(predictions.c.label, predictions.c.model_version, feedback)
+        select(
+            predictions.c[OUTCOME],
+            predictions.c.model_version,
+            feedback.c[OUTCOME],
+            feedback.c.note,
+            feedback.c.created_at,
+        )
         .outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
         .where(predictions.c.id == prediction_id)
     )
@@ -46,17 +75,10 @@ def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | tuple[str, 
         row = connection.execute(query).first()
     if row is None:
         return None
-    predicted, version, _, outcome, note, recorded_at = row
-    if outcome is None:
+    predicted, version, outcome, note, recorded_at = row
+    if recorded_at is None:
         return predicted, version
-    return FeedbackResponse(
-        prediction_id=prediction_id,
-        label=outcome,
-        predicted_label=predicted,
-        model_version=version,
-        note=note,
-        recorded_at=recorded_at,
-    )
+    return response(prediction_id, outcome, (predicted, version), note, recorded_at)
 
 
 def save(engine: Engine, body: FeedbackRequest, recorded_at: datetime) -> None:
@@ -64,16 +86,16 @@ def save(engine: Engine, body: FeedbackRequest, recorded_at: datetime) -> None:
         connection.execute(
             insert(feedback).values(
                 prediction_id=body.prediction_id,
-                label=body.label,
                 note=body.note,
                 created_at=recorded_at,
+                **{OUTCOME: body.outcome},
             )
         )
 
 
 async def find_prediction(
     engine: Engine, log: PredictionLog, prediction_id: str
-) -> FeedbackResponse | tuple[str, str]:
+) -> FeedbackResponse | Predicted:
     """lookup(), waiting for a fresh prediction's row; raises UnknownPredictionError or
     NotLoggedYetError."""
     found = await run_in_threadpool(lookup, engine, prediction_id)
@@ -106,18 +128,10 @@ async def record_outcome(
         except IntegrityError:  # sent twice at once (the other won), or purged meanwhile
             found = await find_prediction(engine, log, body.prediction_id)
         else:
-            predicted, version = found
-            recorded = FeedbackResponse(
-                prediction_id=body.prediction_id,
-                label=body.label,
-                predicted_label=predicted,
-                model_version=version,
-                note=body.note,
-                recorded_at=recorded_at,
-            )
-            return recorded, True
+            return response(body.prediction_id, body.outcome, found, body.note, recorded_at), True
     if not isinstance(found, FeedbackResponse):  # purged between the insert and the lookup
         raise UnknownPredictionError(body.prediction_id)
-    if found.label != body.label:
-        raise ConflictingOutcomeError(found.label)
+    recorded = getattr(found, OUTCOME)
+    if recorded != body.outcome:
+        raise ConflictingOutcomeError(recorded)
     return found, False

@@ -52,7 +52,8 @@ class Predictor:
             result = make_prediction([EXAMPLE_RECORD])
         except Exception as error:  # noqa: BLE001 - reported, not raised, by /ready
             return f"{type(error).__name__}: {error}"
-        if result.errors or result.labels[0] is None:
+        answers = result.labels or result.values  # a classifier's, or a regression's
+        if result.errors or not answers or answers[0] is None:
             return f"the example record was rejected: {result.errors}"
         return None
 

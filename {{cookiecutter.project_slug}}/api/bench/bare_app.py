@@ -13,6 +13,7 @@ from pydantic_core import to_json
 
 from {{ cookiecutter.package_name }} import load_model, make_prediction
 
+from app.answers import answer_columns
 from app.schemas import PredictionRequest
 
 load_model()
@@ -27,5 +28,5 @@ async def echo(body: dict[str, Any]) -> dict[str, int]:
 @app.post("/predict")
 async def predict(request: Request) -> Response:
     result = make_prediction(PredictionRequest.model_validate_json(await request.body()).records)
-    answer = {"labels": result.labels, "probabilities": result.probabilities}
+    answer = answer_columns(result)
     return Response(to_json(answer), media_type="application/json")

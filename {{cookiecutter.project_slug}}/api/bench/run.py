@@ -35,6 +35,7 @@ from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
 
+from app.answers import answer_columns
 from app.config import Settings
 from app.db import make_engine, migrate
 from app.metrics import Metrics
@@ -262,10 +263,9 @@ def log_writer_rate(url: str, spool: Path, rows: int = 50_000) -> float:
     log = PredictionLog(engine, settings, Metrics("bench"))
     records = [InputRecord.model_validate(EXAMPLE_RECORD)] * 1000
     result = make_prediction(records)
-    labels = [str(label) for label in result.labels]
-    probabilities = [scores or {} for scores in result.probabilities]
+    answers = answer_columns(result)
     for request in range(rows // len(records)):  # queued first: only the writing is timed
-        log.append(f"bench-{request}", result.model_version, records, labels, probabilities, 1.0)
+        log.append(f"bench-{request}", result.model_version, records, answers, 1.0)
     started = time.perf_counter()
     log.start()
     if not log.flush(timeout=600):

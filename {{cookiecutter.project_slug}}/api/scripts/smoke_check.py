@@ -155,9 +155,7 @@ def main(arguments: list[str] | None = None) -> None:
             {
                 "ready": ready["status"],
                 **expected,
-                "prediction_id": prediction["prediction_id"],
-                "label": prediction["label"],
-                "probabilities": prediction["probabilities"],
+                **prediction,  # its id, and a label and probabilities, or a value and interval
             }
         )
     )

@@ -18,8 +18,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord
+from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, InputRecord
 
+from app.answers import CLASSIFICATION, OUTCOME
 from app.config import Settings
 from app.db import migrate
 from app.main import create_app
@@ -30,6 +31,27 @@ Record = dict[str, Any]
 # The input record's JSON schema: tests derive their bad values from it, whatever the model.
 FIELDS: dict[str, dict[str, Any]] = InputRecord.model_json_schema()["properties"]
 REQUIRED: list[str] = InputRecord.model_json_schema().get("required", [])
+
+
+def made_up_answers(records: int = 1) -> dict[str, list[Any]]:
+    """Answers as the package gives them, for tests that write the log directly: each record a
+    class and even probabilities, or a value and its interval."""
+    if CLASSIFICATION:
+        even = dict.fromkeys(CLASSES, 1 / len(CLASSES))
+        return {"label": [CLASSES[0]] * records, "probabilities": [even] * records}
+    return {"value": [1.0] * records, "lower": [0.5] * records, "upper": [1.5] * records}
+
+
+def other_outcome(prediction: Record) -> Any:
+    """An outcome that is not what the model answered: another class, or another number."""
+    if CLASSIFICATION:
+        return next(name for name in CLASSES if name != prediction["label"])
+    return prediction["value"] + 1.0
+
+
+def feedback_for(prediction: Record, **more: Any) -> Record:
+    """The feedback body that says the model was right about `prediction`."""
+    return {"prediction_id": prediction["prediction_id"], OUTCOME: prediction[OUTCOME], **more}
 
 
 @pytest.fixture(scope="session", autouse=True)

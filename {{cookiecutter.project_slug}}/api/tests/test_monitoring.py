@@ -4,7 +4,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import ClientFactory, Record
+from conftest import ClientFactory, Record, feedback_for
 from fastapi import FastAPI
 
 from {{ cookiecutter.package_name }} import (
@@ -15,7 +15,11 @@ from {{ cookiecutter.package_name }} import (
     model_features,
 )
 
+from app.answers import CLASSIFICATION, OUTCOME
 from app.monitoring import MINIMUM_DRIFT_ROWS, MINIMUM_OUTCOMES, wilson
+
+classifier_only = pytest.mark.skipif(not CLASSIFICATION, reason="a classifier's figures")
+regression_only = pytest.mark.skipif(CLASSIFICATION, reason="a regression's figures")
 
 
 def test_wilson_interval() -> None:
@@ -23,7 +27,8 @@ def test_wilson_interval() -> None:
     assert (round(low, 3), round(high, 3)) == (0.49, 0.943)
 
 
-def test_quality_of_the_outcomes(
+@classifier_only
+def test_quality_of_a_classifiers_outcomes(
     make_client: ClientFactory, example: Record, database_url: str
 ) -> None:
     client = make_client(database_url=database_url)
@@ -53,11 +58,11 @@ def test_quality_of_the_outcomes(
     expected_loss = -sum(math.log(max(p, 1e-6)) for p in chosen) / len(chosen)
     assert entry["log_loss"] == pytest.approx(expected_loss, rel=1e-4)
     assert entry["roc_auc"] == pytest.approx(0.5)  # one record, repeated: every score tied
-    holdout = load_model().metrics
+    holdout = load_model().metrics.model_dump()
     assert entry["holdout"] == pytest.approx(
-        {"accuracy": holdout.accuracy, "log_loss": holdout.log_loss, "roc_auc": holdout.roc_auc}
+        {name: holdout[name] for name in ("accuracy", "log_loss", "roc_auc")}
     )
-    worse = holdout.accuracy > high
+    worse = holdout["accuracy"] > high
     assert entry["verdict"] == ("worse than the holdout" if worse else "in line with the holdout")
 
     lines = client.get("/metrics").text.splitlines()
@@ -69,11 +74,51 @@ def test_quality_of_the_outcomes(
     assert [float(line.split()[-1]) for line in accuracy] == pytest.approx([right / 32])
 
 
+@regression_only
+def test_quality_of_a_regressions_outcomes(
+    make_client: ClientFactory, example: Record, database_url: str
+) -> None:
+    client = make_client(database_url=database_url)
+    answers = client.post("/api/v1/predict", json={"records": [example] * 40}).json()
+    predictions, version = answers["predictions"], answers["model_version"]
+    half_width = predictions[0]["upper"] - predictions[0]["value"]
+    # 36 outcomes: the first 30 inside the interval, the others twice its half width away.
+    offsets = [half_width * (index % 7 - 3) / 4 for index in range(30)] + [2 * half_width] * 6
+    for answer, offset in zip(predictions, offsets, strict=False):
+        sent = {"prediction_id": answer["prediction_id"], "value": answer["value"] + offset}
+        assert client.post("/api/v1/feedback", json=sent).status_code == 201
+
+    (entry,) = client.get("/api/v1/monitoring/quality", params={"hours": 1}).json()["versions"]
+    assert (entry["model_version"], entry["with_outcome"]) == (version, len(offsets))
+    errors = [abs(offset) for offset in offsets]
+    assert entry["mae"]["value"] == pytest.approx(sum(errors) / len(errors))
+    rmse = math.sqrt(sum(error**2 for error in errors) / len(errors))
+    assert entry["rmse"]["value"] == pytest.approx(rmse)
+    for name in ("mae", "rmse"):  # a bootstrap interval around the figure, the same each time
+        assert entry[name]["low"] < entry[name]["value"] < entry[name]["high"]
+    again = client.get("/api/v1/monitoring/quality", params={"hours": 1}).json()["versions"][0]
+    assert again == entry
+    assert entry["interval_coverage"]["value"] == pytest.approx(30 / 36)
+    low, high = wilson(30, 36)
+    coverage = entry["interval_coverage"]
+    assert (coverage["low"], coverage["high"]) == pytest.approx((low, high))
+    holdout = load_model().metrics.model_dump()
+    assert entry["holdout"] == pytest.approx(
+        {name: holdout[name] for name in ("mae", "rmse", "interval_coverage")}
+    )
+    worse = holdout["mae"] < entry["mae"]["low"]
+    assert entry["verdict"] == ("worse than the holdout" if worse else "in line with the holdout")
+    assert entry["accuracy"] is None
+
+    lines = client.get("/metrics").text.splitlines()
+    mae = [line for line in lines if line.startswith('model_live_quality{metric="mae"')]
+    assert [float(line.split()[-1]) for line in mae] == pytest.approx([entry["mae"]["value"]])
+
+
 def test_few_outcomes_are_insufficient_data(make_client: ClientFactory, example: Record) -> None:
     client = make_client()
     answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
-    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
-    assert client.post("/api/v1/feedback", json=sent).status_code == 201
+    assert client.post("/api/v1/feedback", json=feedback_for(answer)).status_code == 201
     report = client.get("/api/v1/monitoring/quality").json()
     assert all(entry["verdict"] == "insufficient data" for entry in report["versions"])
     assert client.get("/api/v1/monitoring/quality", params={"hours": 0}).status_code == 422
@@ -89,7 +134,7 @@ def test_drift_of_one_kind_of_record(
 
     count = MINIMUM_DRIFT_ROWS + 20
     answers = client.post("/api/v1/predict", json={"records": [example] * count}).json()
-    labels = [answer["label"] for answer in answers["predictions"]]
+    predicted = [answer[OUTCOME] for answer in answers["predictions"]]
     assert isinstance(client.app, FastAPI)
     assert client.app.state.services.prediction_log.flush(10)
     answer = client.get("/api/v1/monitoring/drift", params={"hours": 1}).json()
@@ -99,7 +144,7 @@ def test_drift_of_one_kind_of_record(
         True,
     )
     dumped = [InputRecord.model_validate(example).model_dump(mode="json")] * count
-    expected = drift_report(model_features(dumped), labels).model_dump(mode="json")
+    expected = drift_report(model_features(dumped), predicted).model_dump(mode="json")
     assert answer["report"] == expected
     statuses = {item["feature"]: item["status"] for item in answer["report"]["features"]}
     assert "drift" in statuses.values()
@@ -127,13 +172,12 @@ def test_the_monitoring_page_draws_the_log(
     client = make_client(database_url=database_url)
     answers = client.post("/api/v1/predict", json={"records": [example] * 5}).json()
     for answer in answers["predictions"][:2]:
-        sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
-        assert client.post("/api/v1/feedback", json=sent).status_code == 201
+        assert client.post("/api/v1/feedback", json=feedback_for(answer)).status_code == 201
     assert isinstance(client.app, FastAPI)
     assert client.app.state.services.prediction_log.flush(10)
     page = client.get("/monitoring", params={"hours": 2}).text
     assert "No data in this window yet." not in page
-    assert page.count('class="series"') == 3  # predictions, outcomes; accuracy of one version
+    assert page.count('class="series"') == 3  # predictions, outcomes; quality of one version
     features = load_model().features
     assert page.count('class="bar"') == len(features.numeric) + len(features.categorical) + 1
     assert "fewer than 100 predictions" in page

@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }} import __version__ as model_version
 
 from app import __version__
 from app import predictor as predictor_module
+from app.metrics import value_bins
 
 
 def test_health(client: TestClient) -> None:
@@ -93,7 +94,8 @@ def test_metrics_count_requests_and_predictions(client: TestClient, example: Rec
         in text
     )
     version_label = f'model_version="{model_version}"'
-    (label,) = make_prediction([example]).labels
+    result = make_prediction([example])
+    (label,) = result.labels or value_bins([value or 0.0 for value in result.values])
     assert "predictions_total{" + f'label="{label}",{version_label}' + "} 2.0" in text
     assert "model_info{" + version_label + "} 1.0" in text
 

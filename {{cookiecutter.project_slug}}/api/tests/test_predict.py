@@ -17,7 +17,8 @@ from {{ cookiecutter.package_name }} import CLASSES, make_prediction
 from {{ cookiecutter.package_name }} import __version__ as model_version
 
 from app import __version__
-from app.schemas import Prediction, PredictionResponse
+from app.answers import CLASSIFICATION, answer_columns
+from app.schemas import PredictionResponse
 
 URL = "/api/v1/predict"
 
@@ -30,13 +31,16 @@ def test_predicts_a_batch(client: TestClient, example: Record) -> None:
     # The route writes its JSON itself: exactly the documented shape, no field more or less.
     TypeAdapter(PredictionResponse).validate_json(response.content, strict=True)
     assert set(body) == PredictionResponse.__required_keys__
-    assert all(set(answer) == Prediction.__required_keys__ for answer in body["predictions"])
-    expected = make_prediction([example, minimal])
-    assert [p["label"] for p in body["predictions"]] == expected.labels
-    assert [p["probabilities"] for p in body["predictions"]] == expected.probabilities
+    expected = answer_columns(make_prediction([example, minimal]))
+    for name, values in expected.items():
+        assert [prediction[name] for prediction in body["predictions"]] == values, name
     for prediction in body["predictions"]:
-        assert prediction["label"] in CLASSES
-        assert list(prediction["probabilities"]) == list(CLASSES)
+        assert set(prediction) == {"prediction_id", *expected}
+        if CLASSIFICATION:
+            assert prediction["label"] in CLASSES
+            assert list(prediction["probabilities"]) == list(CLASSES)
+        else:
+            assert prediction["lower"] < prediction["value"] < prediction["upper"]
     assert body["model_version"] == model_version
     assert body["api_version"] == __version__
     assert body["request_id"] == response.headers["X-Request-ID"]

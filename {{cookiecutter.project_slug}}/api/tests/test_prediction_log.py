@@ -10,19 +10,29 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from conftest import API_ROOT, FIELDS, ClientFactory, Postgres, Record, nullable
+from conftest import (
+    API_ROOT,
+    FIELDS,
+    ClientFactory,
+    Postgres,
+    Record,
+    feedback_for,
+    made_up_answers,
+    nullable,
+    other_outcome,
+)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, select, text
 
 from {{ cookiecutter.package_name }} import (
-    CLASSES,
     PERSONAL_FIELDS,
     InputRecord,
     model_features,
 )
 
 from app import outcomes
+from app.answers import ANSWER_COLUMNS, CLASSIFICATION, OTHER_TASK_FIELDS, OUTCOME
 from app.config import Settings
 from app.db import ID_LENGTH, SchemaBehindError, feedback, make_engine, migrate, predictions
 from app.main import create_app
@@ -72,8 +82,8 @@ def test_every_record_is_logged(
     for answer, record in zip(answers, records, strict=True):
         row = logged[answer["prediction_id"]]
         assert row["request_id"] == "log-test"
-        assert row["label"] == answer["label"]
-        assert row["probabilities"] == answer["probabilities"]
+        for name in ANSWER_COLUMNS:
+            assert row[name] == answer[name], name
         assert row["model_version"] == response.json()["model_version"]
         assert row["latency_ms"] > 0
         features = model_features([InputRecord.model_validate(record).model_dump(mode="json")])
@@ -118,44 +128,46 @@ def test_the_same_key_gives_the_same_hash(make_client: ClientFactory, example: R
 def test_outcomes(make_client: ClientFactory, example: Record, database_url: str) -> None:
     client = make_client(database_url=database_url)
     answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
-    other = next(name for name in CLASSES if name != answer["label"])
-    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"], "note": "checked"}
+    truth = answer[OUTCOME]
+    sent = feedback_for(answer, note="checked")
 
     first = client.post("/api/v1/feedback", json=sent)  # at once: the row may still be queued
     assert first.status_code == 201, first.text
     body = first.json()
-    assert (body["label"], body["predicted_label"], body["note"]) == (
-        answer["label"],
-        answer["label"],
-        "checked",
-    )
+    assert (body[OUTCOME], body[f"predicted_{OUTCOME}"], body["note"]) == (truth, truth, "checked")
+    assert not set(OTHER_TASK_FIELDS) & set(body)
     again = client.post("/api/v1/feedback", json=sent)
     assert again.status_code == 200
-    assert again.json()["label"] == answer["label"]
-    conflict = client.post("/api/v1/feedback", json={**sent, "label": other})
+    assert again.json()[OUTCOME] == truth
+    conflict = client.post("/api/v1/feedback", json={**sent, OUTCOME: other_outcome(answer)})
     assert conflict.status_code == 409
-    assert repr(answer["label"]) in conflict.json()["detail"]
+    assert repr(truth) in conflict.json()["detail"]
 
     unknown = client.post("/api/v1/feedback", json={**sent, "prediction_id": "no-such-id"})
     assert unknown.status_code == 404
     assert "no prediction 'no-such-id'" in unknown.json()["detail"]
-    wrong = client.post("/api/v1/feedback", json={**sent, "label": "not a class"})
+    wrong = client.post("/api/v1/feedback", json={**sent, OUTCOME: "not a class"})
     assert wrong.status_code == 422
-    assert wrong.json()["errors"][0]["field"] == "label"
-    assert "not one of the model's classes" in wrong.json()["errors"][0]["message"]
+    assert wrong.json()["errors"][0]["field"] == OUTCOME
+    expected = "not one of the model's classes" if CLASSIFICATION else "a valid number"
+    assert expected in wrong.json()["errors"][0]["message"]
+    both = {**sent, OTHER_TASK_FIELDS[0]: 1.0 if CLASSIFICATION else "1"}
+    other_task = client.post("/api/v1/feedback", json=both)
+    assert other_task.status_code == 422
+    assert f"send the outcome as {OUTCOME}" in other_task.text
 
     engine = make_engine(Settings(_env_file=None, database_url=database_url).database_url)
     with engine.connect() as connection:
         stored = connection.execute(select(feedback)).all()
     engine.dispose()
-    assert [(row.prediction_id, row.label, row.note) for row in stored] == [
-        (answer["prediction_id"], answer["label"], "checked")
+    assert [(row.prediction_id, getattr(row, OUTCOME), row.note) for row in stored] == [
+        (answer["prediction_id"], truth, "checked")
     ]
 
 
 def test_outcomes_need_the_api_key(make_client: ClientFactory) -> None:
     client = make_client(api_key="k" * 20)
-    sent = {"prediction_id": "any", "label": CLASSES[0]}
+    sent = {"prediction_id": "any", OUTCOME: made_up_answers()[OUTCOME][0]}
     assert client.post("/api/v1/feedback", json=sent).status_code == 401
     answer = client.post("/api/v1/feedback", json=sent, headers={"X-API-Key": "k" * 20})
     assert answer.status_code == 404
@@ -211,18 +223,16 @@ def test_a_refused_row_is_logged_and_the_writer_goes_on(
     metrics = Metrics("test")
     log = PredictionLog(engine, settings, metrics)
     record = InputRecord.model_validate(example)
-    probabilities = {name: 1 / len(CLASSES) for name in CLASSES}
 
     def append(request_id: str, version: str = "test", value: InputRecord = record) -> str:
-        answer = ([value], [CLASSES[0]], [probabilities])
-        (prediction_id,) = log.append(request_id, version, *answer, 1)
+        (prediction_id,) = log.append(request_id, version, [value], made_up_answers(), 1)
         return prediction_id
 
     fresh = [append("fresh-1")]
     if engine.dialect.name == "postgresql":  # a value longer than its column: refused
         append("bad", version="v" * 65)
-    else:  # SQLite takes any length, but no row without its label
-        log.append("bad", "test", [record], cast(list[str], [None]), [probabilities], 1)
+    else:  # SQLite takes any length, but no row without its latency
+        log.append("bad", "test", [record], made_up_answers(), cast(float, None))
     fresh.append(append("fresh-2"))
     log.start()
     assert log.flush(10)
@@ -261,7 +271,7 @@ def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Reco
     log.start()  # after the writer decided to end: another one
     assert log.thread is not first
     assert log.thread.is_alive()
-    log.append("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
+    log.append("r", "test", [record], made_up_answers(), 1.0)
     assert log.flush(10)
     written = {"outcome": "written"}
     assert log.metrics.registry.get_sample_value("prediction_log_rows_total", written) == 1
@@ -275,7 +285,7 @@ def test_an_outcome_for_a_prediction_not_logged_yet_is_asked_again(
     client = make_client()
     writer_of(client).stop()  # rows wait in the queue
     answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
-    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
+    sent = feedback_for(answer)
     refused = client.post("/api/v1/feedback", json=sent)
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
@@ -299,8 +309,6 @@ def test_old_rows_are_purged(make_client: ClientFactory, tmp_path: Path) -> None
                     model_version="0",
                     inputs={},
                     features={},
-                    label=CLASSES[0],
-                    probabilities={},
                     latency_ms=1.0,
                 )
             )
@@ -319,7 +327,7 @@ def test_the_log_can_be_turned_off(
     answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
     assert writer_of(client).flush(10)
     assert rows(url) == []
-    sent = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
+    sent = feedback_for(answer)
     assert client.post("/api/v1/feedback", json=sent).status_code == 404
 
 
@@ -327,6 +335,7 @@ KILLED_WORKER = """
 import os, signal, sys
 from pathlib import Path
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
+from app.answers import answer_columns
 from app.config import Settings
 from app.db import make_engine
 from app.metrics import Metrics
@@ -339,7 +348,7 @@ log = PredictionLog(make_engine(url), settings, Metrics("test"))
 records = [InputRecord.model_validate(EXAMPLE_RECORD)] * 3
 result = make_prediction(records)
 for request in range(int(sys.argv[3])):  # answered, the writer never started: all in the spool
-    ids = log.append(f"r{request}", "test", records, result.labels, result.probabilities, 1.0)
+    ids = log.append(f"r{request}", "test", records, answer_columns(result), 1.0)
     print(*ids, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -380,7 +389,7 @@ def test_a_live_workers_spool_is_left_to_it(tmp_path: Path, example: Record) -> 
     """Two logs on one folder, as two workers: neither takes the other's rows."""
     first, second = bare_log(tmp_path), bare_log(tmp_path)
     record = InputRecord.model_validate(example)
-    first.append("r", "test", [record], [CLASSES[0]], [{CLASSES[0]: 1.0}], 1.0)
+    first.append("r", "test", [record], made_up_answers(), 1.0)
     second.start()
     assert second.flush(10)
     assert second.queued == 0
@@ -409,8 +418,9 @@ def test_a_full_log_holds_the_request_then_refuses_it(
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert "PREDICTION_LOG_MAX_PENDING=3" in refused.json()["detail"]
+    records = [InputRecord.model_validate(example)] * 2
     with pytest.raises(LogFullError):
-        writer_of(client).append("r", "v", [InputRecord.model_validate(example)] * 2, [], [], 1)
+        writer_of(client).append("r", "v", records, made_up_answers(2), 1)
     writer_of(client).start()
     assert client.post("/api/v1/predict", json=body).status_code == 200
     assert writer_of(client).flush(10)
@@ -466,9 +476,8 @@ def test_rows_whose_features_fail_are_written_without_them(tmp_path: Path, examp
     record = InputRecord.model_validate(example)
     nothing: dict[str, Any] = {}
     old = InputRecord.model_construct(**nothing)
-    answer = ([CLASSES[0]], [{CLASSES[0]: 1.0}])
-    (good,) = log.append("good", "test", [record], *answer, 1)
-    (kept,) = log.append("old", "test", [old], *answer, 1)
+    (good,) = log.append("good", "test", [record], made_up_answers(), 1)
+    (kept,) = log.append("old", "test", [old], made_up_answers(), 1)
     log.start()
     assert log.flush(10)
     log.stop()

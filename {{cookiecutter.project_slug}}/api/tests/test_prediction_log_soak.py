@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from conftest import Postgres, Record, uvicorn, uvicorn_process
+from conftest import Postgres, Record, feedback_for, uvicorn, uvicorn_process
 from sqlalchemy import select
 
 from app.config import Settings
@@ -44,16 +45,15 @@ class Traffic:
 
     def client(self, seed: int, feedback_every: int) -> None:
         chance = random.Random(seed)
-        mine: list[tuple[str, str]] = []
+        mine: list[dict[str, Any]] = []  # feedback bodies not sent yet
         with httpx.Client(base_url=self.url, timeout=30) as client:
             while not self.stop.is_set():
                 try:
                     if feedback_every and mine and chance.randrange(feedback_every) == 0:
-                        prediction_id, label = mine.pop(chance.randrange(len(mine)))
-                        sent = {"prediction_id": prediction_id, "label": label}
+                        sent = mine.pop(chance.randrange(len(mine)))
                         answer = client.post("/api/v1/feedback", json=sent)
                         if answer.status_code == 503 and "Retry-After" in answer.headers:
-                            mine.append((prediction_id, label))  # as the answer says: later
+                            mine.append(sent)  # as the answer says: later
                             with self.lock:
                                 self.outcomes_again += 1
                         elif answer.status_code != 201:
@@ -61,17 +61,17 @@ class Traffic:
                         else:
                             with self.lock:
                                 self.outcomes += 1
-                                self.acknowledged.add(prediction_id)
+                                self.acknowledged.add(sent["prediction_id"])
                         continue
                     records = [self.example] * chance.randint(1, 3)
                     answer = client.post("/api/v1/predict", json={"records": records})
                     if answer.status_code != 200:
                         self.fail(f"predict {answer.status_code}: {answer.text[:200]}")
                         continue
-                    pairs = [(p["prediction_id"], p["label"]) for p in answer.json()["predictions"]]
-                    mine += pairs
+                    bodies = [feedback_for(p) for p in answer.json()["predictions"]]
+                    mine += bodies
                     with self.lock:
-                        self.answered.update(prediction_id for prediction_id, _ in pairs)
+                        self.answered.update(body["prediction_id"] for body in bodies)
                 except httpx.TransportError as error:
                     with self.lock:
                         self.refused += 1

@@ -1,6 +1,7 @@
 """Against a real Uvicorn process over HTTP, and a real browser filling the form."""
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from conftest import REQUIRED, bounded_number, uvicorn
+from conftest import REQUIRED, bounded_number, feedback_for, uvicorn
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, ViewportSize
@@ -96,14 +97,15 @@ def test_browser_fills_the_form(server: str) -> None:
         page.goto(server + "/")
         # The form starts at the example record: send it as it is.
         page.click("button[type=submit]")
-        page.wait_for_function(
-            "document.getElementById('result').textContent.includes('probabilities')"
-        )
+        page.wait_for_function("document.getElementById('result').textContent.includes('(model ')")
         text = page.text_content("#result") or ""
-        label = text.split(": probabilities ")[0]
-        assert label in CLASSES
-        for name in CLASSES:
-            assert f"{name} " in text
+        if CLASSES:  # a classifier: the label, then every class's probability
+            label = text.split(": probabilities ")[0]
+            assert label in CLASSES
+            for name in CLASSES:
+                assert f"{name} " in text
+        else:  # a regression: the value, then its interval
+            assert re.fullmatch(r"\S+ \(interval \S+ to \S+\) \(model .+\)", text), text
         assert f"(model {model_version})" in text
 
         # A value the schema refuses comes back as a 422 that names the field: a number
@@ -133,11 +135,10 @@ def test_browser_shows_the_model_card(server: str, tmp_path: Path) -> None:
             "[...document.images].map((image) => [image.alt, image.complete, "
             "image.naturalWidth, image.getBoundingClientRect().height])"
         )
-        assert sorted(name for name, *_ in drawn) == [
-            "Calibration",
-            "Confusion matrix",
-            "ROC curve",
-        ]
+        plots = ["Calibration", "Confusion matrix", "ROC curve"]
+        assert sorted(name for name, *_ in drawn) == (
+            plots if CLASSES else ["Predicted against actual", "Residuals"]
+        )
         for name, complete, width, height in drawn:
             assert complete, name
             assert width == 500, name
@@ -156,7 +157,7 @@ def test_browser_shows_the_monitoring_page(server: str, tmp_path: Path) -> None:
     with httpx.Client(base_url=server, timeout=30) as client:
         answer = client.post("/api/v1/predict", json={"records": [EXAMPLE_RECORD] * 120}).json()
         for prediction in answer["predictions"][:40]:
-            sent = {"prediction_id": prediction["prediction_id"], "label": prediction["label"]}
+            sent = feedback_for(prediction)
             assert client.post("/api/v1/feedback", json=sent).status_code in (200, 201)
     features = len(load_model().features.numeric) + len(load_model().features.categorical)
     with chromium_page(viewport={"width": 1000, "height": 900}) as page:

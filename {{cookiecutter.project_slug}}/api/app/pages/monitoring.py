@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from {{ cookiecutter.package_name }} import PSI_THRESHOLDS, ModelMetadata
 
+from app.answers import CLASSIFICATION
 from app.db import feedback, predictions
 from app.monitoring import DRIFT_MAX_ROWS, drift
 
@@ -57,10 +58,22 @@ def bucket(engine: Engine, hours: float) -> ColumnElement[str]:
     return func.strftime(pattern, predictions.c.created_at)
 
 
+# Per time bucket and model version, on the predictions with an outcome: a classifier's accuracy
+# (the share it got right), or a regression's mean absolute error.
+QUALITY = "Accuracy" if CLASSIFICATION else "Mean absolute error"
+
+
+def quality_total() -> ColumnElement[float]:
+    """The sum, over a bucket's outcomes, that divided by their count is QUALITY."""
+    if CLASSIFICATION:
+        return func.sum(case((predictions.c.label == feedback.c.label, 1), else_=0))
+    return func.sum(func.abs(predictions.c.value - feedback.c.value))
+
+
 def history(engine: Engine, since: datetime, hours: float) -> tuple[list[Series], list[Series]]:
-    """Predictions and outcomes per time bucket; accuracy per bucket and model version."""
+    """Predictions and outcomes per time bucket; QUALITY per bucket and model version."""
     when = bucket(engine, hours).label("bucket")
-    right = func.sum(case((predictions.c.label == feedback.c.label, 1), else_=0))
+    right = quality_total()
     query = (
         select(
             when,
@@ -77,16 +90,16 @@ def history(engine: Engine, since: datetime, hours: float) -> tuple[list[Series]
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     volume: dict[str, dict[datetime, float]] = {"predictions": {}, "outcomes": {}}
-    accuracy: dict[str, list[tuple[datetime, float]]] = {}
-    for stamp, version, count, outcomes, correct in rows:
+    measured: dict[str, list[tuple[datetime, float]]] = {}
+    for stamp, version, count, outcomes, total in rows:
         moment = datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
         for name, value in (("predictions", count), ("outcomes", outcomes)):
             volume[name][moment] = volume[name].get(moment, 0) + value
         if outcomes:
-            accuracy.setdefault(version, []).append((moment, (correct or 0) / outcomes))
+            measured.setdefault(version, []).append((moment, (total or 0) / outcomes))
     return (
         [Series(name, sorted(points.items())) for name, points in volume.items()],
-        [Series(f"model {version}", points) for version, points in sorted(accuracy.items())],
+        [Series(f"model {version}", points) for version, points in sorted(measured.items())],
     )
 
 
@@ -200,10 +213,10 @@ __CHARTS__
 
 def render(engine: Engine, served: ModelMetadata | None, title: str, hours: float) -> str:
     since = datetime.now(UTC) - timedelta(hours=hours)
-    volume, accuracy = history(engine, since, hours)
+    volume, measured = history(engine, since, hours)
     charts = [
         line_chart(f"Predictions and outcomes, last {hours:g} h", volume),
-        line_chart(f"Accuracy on outcomes by model version, last {hours:g} h", accuracy, low=0.0),
+        line_chart(f"{QUALITY} on outcomes by model version, last {hours:g} h", measured, low=0.0),
     ]
     summary = f"Model {served.version if served else '(not loaded)'}; the last {hours:g} hours."
     if served is not None:

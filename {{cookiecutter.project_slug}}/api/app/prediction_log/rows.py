@@ -1,12 +1,13 @@
 """The spool's lines and the database rows made from them.
 
 A request's rows are one JSON line for every PIECE_ROWS records: their prediction ids, the
-request's id, time, model version and latency, the records as validated, and the model's answers.
+request's id, time, model version and latency, the records as validated, and the model's answers
+(app/answers.py's columns).
 The rows are made when they are written, so that the request path only encodes JSON.
 """
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +26,7 @@ def spool_lines(
     request_id: str,
     model_version: str,
     records: Sequence[InputRecord],
-    labels: Sequence[str],
-    probabilities: Sequence[dict[str, float]],
+    answers: Mapping[str, Sequence[Any]],
     latency_ms: float,
 ) -> list[bytes]:
     """A request's rows as spool lines, PIECE_ROWS records to a line."""
@@ -39,8 +39,9 @@ def spool_lines(
                 "created_at": created_at,
                 "model_version": model_version,
                 "inputs": records[start : start + PIECE_ROWS],
-                "labels": labels[start : start + PIECE_ROWS],
-                "probabilities": probabilities[start : start + PIECE_ROWS],
+                "answers": {
+                    name: values[start : start + PIECE_ROWS] for name, values in answers.items()
+                },
                 "latency_ms": latency_ms,
             }
         )
@@ -56,15 +57,9 @@ def database_rows(lines: Sequence[bytes], personal_data: PersonalData) -> Iterat
     pieces = [from_json(line) for line in lines]
     for piece, features in zip(pieces, features_of(pieces), strict=True):
         created_at = datetime.fromisoformat(piece["created_at"])
-        answers = zip(
-            piece["ids"],
-            piece["inputs"],
-            features,
-            piece["labels"],
-            piece["probabilities"],
-            strict=True,
-        )
-        for record_id, inputs, record_features, label, probabilities in answers:
+        answers = answers_of(piece)
+        rows = zip(piece["ids"], piece["inputs"], features, *answers.values(), strict=True)
+        for record_id, inputs, record_features, *answer in rows:
             yield {
                 "id": record_id,
                 "request_id": piece["request_id"],
@@ -72,10 +67,18 @@ def database_rows(lines: Sequence[bytes], personal_data: PersonalData) -> Iterat
                 "model_version": piece["model_version"],
                 "inputs": personal_data.mask(inputs),
                 "features": record_features,
-                "label": label,
-                "probabilities": probabilities,
+                **dict(zip(answers, answer, strict=True)),
                 "latency_ms": piece["latency_ms"],
             }
+
+
+def answers_of(piece: dict[str, Any]) -> dict[str, list[Any]]:
+    """A line's answer columns; a line spooled by a release that logged only classifiers has
+    its labels and probabilities at the top level."""
+    if "answers" in piece:
+        answers: dict[str, list[Any]] = piece["answers"]
+        return answers
+    return {"label": piece["labels"], "probabilities": piece["probabilities"]}
 
 
 def features_of(pieces: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -15,7 +15,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,8 +128,7 @@ class PredictionLog:
         request_id: str,
         model_version: str,
         records: Sequence[InputRecord],
-        labels: Sequence[str],
-        probabilities: Sequence[dict[str, float]],
+        answers: Mapping[str, Sequence[Any]],
         latency_ms: float,
     ) -> list[str]:
         """The records' prediction ids, in order, once their rows are in the spool; waits up to
@@ -138,9 +137,7 @@ class PredictionLog:
         deadline = time.monotonic() + ROOM_WAIT_SECONDS
         while True:
             try:
-                return self.append(
-                    request_id, model_version, records, labels, probabilities, latency_ms
-                )
+                return self.append(request_id, model_version, records, answers, latency_ms)
             except LogFullError:
                 if time.monotonic() > deadline:
                     raise
@@ -151,8 +148,7 @@ class PredictionLog:
         request_id: str,
         model_version: str,
         records: Sequence[InputRecord],
-        labels: Sequence[str],
-        probabilities: Sequence[dict[str, float]],
+        answers: Mapping[str, Sequence[Any]],
         latency_ms: float,
     ) -> list[str]:
         """record() without the wait: LogFullError at once when there is no room."""
@@ -164,9 +160,7 @@ class PredictionLog:
                 f"the prediction log has {self.pending_rows} rows waiting for its database "
                 f"(PREDICTION_LOG_MAX_PENDING={self.max_pending})"
             )
-        lines = spool_lines(
-            ids, request_id, model_version, records, labels, probabilities, latency_ms
-        )
+        lines = spool_lines(ids, request_id, model_version, records, answers, latency_ms)
         with self.condition:
             # One write for the whole request: a request the spool refuses leaves no row.
             segment = self.spool.append(b"".join(lines), len(ids))

@@ -1,5 +1,6 @@
 from fastapi import APIRouter, HTTPException, Response, status
 
+from app.answers import OTHER_TASK_FIELDS
 from app.api.deps import ServicesDep
 from app.outcomes import (
     ConflictingOutcomeError,
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 @router.post(
     "/feedback",
     status_code=status.HTTP_201_CREATED,
+    response_model_exclude=set(OTHER_TASK_FIELDS),
     responses={
         200: {"model": FeedbackResponse, "description": "This outcome was already recorded."},
         400: {"model": ErrorResponse, "description": "Not UTF-8 text, or nested too deeply."},

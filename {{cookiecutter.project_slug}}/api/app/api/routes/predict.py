@@ -5,6 +5,7 @@ from loguru import logger
 from pydantic_core import to_json
 
 from app import __version__
+from app.answers import answer_columns, response_items
 from app.api.deps import PREDICTION_REQUEST_BODY, PredictionRequestDep, Services
 from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError
 from app.schemas import ErrorResponse, PredictionResponse
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/api/v1", tags=["predictions"])
     },
 )
 async def predict(body: PredictionRequestDep, request: Request) -> Response:
-    """The predicted class and the probability of every class, for each record in the batch."""
+    """For each record in the batch: the predicted class and the probability of every class,
+    or the predicted value and its interval."""
     # The services and the request id straight from the request, not as dependencies: FastAPI
     # spends about 10 us on each dependency it solves, a tenth of a record's prediction.
     services: Services = request.app.state.services
@@ -44,14 +46,10 @@ async def predict(body: PredictionRequestDep, request: Request) -> Response:
     started = time.perf_counter()
     result = await predictor.predict(body.records)
     latency_ms = (time.perf_counter() - started) * 1000
-    labels = [label for label in result.labels if label is not None]
-    probabilities = [answer for answer in result.probabilities if answer is not None]
-    if len(labels) != len(body.records) or len(probabilities) != len(body.records):
-        # the records passed the very same schema there
-        raise RuntimeError("the model package refused a record that the API had validated")
+    answers = answer_columns(result)
     try:
         ids = await services.prediction_log.record(
-            request_id, result.model_version, body.records, labels, probabilities, latency_ms
+            request_id, result.model_version, body.records, answers, latency_ms
         )
     except (LogFullError, OSError) as error:  # never answer a prediction whose row could be lost
         logger.error("Prediction not answered, its rows could not be kept: {}", error)
@@ -61,12 +59,9 @@ async def predict(body: PredictionRequestDep, request: Request) -> Response:
             f"the prediction log cannot keep this prediction ({reason}); retry",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
-    services.metrics.count_predictions(labels)
-    answer: PredictionResponse = {
-        "predictions": [
-            {"prediction_id": record_id, "label": label, "probabilities": scores}
-            for record_id, label, scores in zip(ids, labels, probabilities, strict=True)
-        ],
+    services.metrics.count_predictions(answers)
+    answer = {
+        "predictions": response_items(ids, answers),
         "model_version": result.model_version,
         "api_version": __version__,
         "request_id": request_id,
