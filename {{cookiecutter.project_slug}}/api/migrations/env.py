@@ -10,6 +10,11 @@ config = context.config
 
 
 def run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # SQLite's batch migrations copy a table, then drop the old one: with foreign keys on,
+        # dropping `predictions` would delete every outcome (ON DELETE CASCADE).
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

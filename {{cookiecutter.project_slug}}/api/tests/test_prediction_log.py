@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from alembic import command
 from conftest import (
     API_ROOT,
     FIELDS,
@@ -34,7 +35,15 @@ from {{ cookiecutter.package_name }} import (
 from app import outcomes
 from app.answers import ANSWER_COLUMNS, CLASSIFICATION, OTHER_TASK_FIELDS, OUTCOME
 from app.config import Settings
-from app.db import ID_LENGTH, SchemaBehindError, feedback, make_engine, migrate, predictions
+from app.db import (
+    ID_LENGTH,
+    SchemaBehindError,
+    alembic_config,
+    feedback,
+    make_engine,
+    migrate,
+    predictions,
+)
 from app.main import create_app
 from app.metrics import Metrics
 from app.middleware import MAX_REQUEST_ID_LENGTH
@@ -210,6 +219,43 @@ def test_the_migrations_match_the_tables(database_url: str) -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+
+def test_a_log_of_the_first_migration_keeps_its_rows(
+    database_url: str, make_client: ClientFactory, example: Record
+) -> None:
+    """A log made by migration 0001 (labels only), with a row and its outcome, upgraded to the
+    head: both are kept, and the served model's answers are written beside them."""
+    url = Settings(_env_file=None, database_url=database_url).database_url
+    command.upgrade(alembic_config(url), "0001")  # a new SQLite file
+    command.downgrade(alembic_config(url), "0001")  # PostgreSQL, migrated to the head already
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(predictions).values(
+                id="old",
+                request_id="r",
+                created_at=datetime.now(UTC),
+                model_version="0",
+                inputs={},
+                features={},
+                label="a class",
+                probabilities={"a class": 1.0},
+                latency_ms=1.0,
+            )
+        )
+        outcome = {"prediction_id": "old", "label": "a class", "created_at": datetime.now(UTC)}
+        connection.execute(insert(feedback).values(**outcome))
+    migrate(url)
+    client = make_client(database_url=database_url)
+    answer = client.post("/api/v1/predict", json={"records": [example]}).json()["predictions"][0]
+    assert client.post("/api/v1/feedback", json=feedback_for(answer)).status_code == 201
+    with engine.connect() as connection:
+        kept = connection.execute(select(predictions.c.label).where(predictions.c.id == "old"))
+        assert kept.scalar_one() == "a class"
+        outcomes = connection.execute(select(feedback.c.prediction_id)).scalars().all()
+    assert sorted(outcomes) == sorted(["old", answer["prediction_id"]])
+    engine.dispose()
 
 
 def test_a_refused_row_is_logged_and_the_writer_goes_on(
