@@ -367,3 +367,33 @@ def test_replay_from_recorded_answers(cookies, tmp_path: Path) -> None:
     assert generated_files(replayed) == generated_files(project)
     for name in generated_files(project):
         assert (replayed / name).read_bytes() == (project / name).read_bytes(), name
+
+
+def test_git_ignores_what_the_tools_write(cookies) -> None:
+    """tox 4.67 writes a `.venv` *file* (not a folder) into each part it runs in; the builds, the
+    caches and the local prediction log are never committed either; the DVC record is."""
+    project = bake_ok(cookies)
+    run(["git", "init", "-q"], cwd=project)
+    written = [
+        ".venv",
+        "model-package/.venv",
+        "api/.venv",
+        "api/.tox/test_app/pyvenv.cfg",
+        "api/data/prediction_log.sqlite3",
+        "model-package/dist/model.whl",
+        "model-package/data/prepared/train.jsonl",
+        "model-package/titanic_survival_model/trained_models/model.onnx",
+        "api/app/__pycache__/main.cpython-311.pyc",
+    ]
+    kept = ["model-package/reports/metrics.json", "model-package/dvc.lock"]
+    for name in [*written, *kept]:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("")
+    checked = subprocess.run(
+        ["git", "check-ignore", "--no-index", *written, *kept],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout.split() == written

@@ -1,15 +1,17 @@
 """Slow tier: the generated README's "Replace the example model", followed with a second data set.
 
-The Palmer penguins (three species; numeric and categorical columns; shipped in the PyPI package
-palmerpenguins) replace the Titanic example. Only files inside model-package/ change. The package's
-own gates run, then the unchanged API passes its own tests against the new wheel and serves a
-prediction. A second swap makes a binary model of string classes on numbers only, with no engineered
-features. Then estimators by their import path (XGBoost, LightGBM) pass the package's gates by
-config.yml alone.
+The Palmer penguins (numeric and categorical columns with missing values; shipped in the PyPI
+package palmerpenguins) replace the Titanic example three ways: their species with XGBoost, their body
+mass (a regression) with LightGBM, and their sex from numbers alone. Only files inside model-package/
+change. The package's own gates run; for the first two, the unchanged API passes its own tests
+against the new wheel and serves a prediction, and the regression takes an outcome back and holds a
+worse model back at the release gate. Then estimators by their import path (XGBoost, LightGBM) pass
+the package's gates by config.yml alone.
 """
 
 import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,7 +102,7 @@ def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> N
         metadata = json.loads(archive.read(card))
     print("penguin model metrics:", metadata["metrics"])
     assert metadata["classes"] == sorted(SPECIES)
-    assert metadata["estimator"] == "hist_gradient_boosting"
+    assert metadata["estimator"] == "xgboost.XGBClassifier"
 
     venv = make_venv(tmp_path / "venv", "-r", project / "api" / "requirements.txt", wheel)
     api = golden_path.start_api(project, venv, tmp_path / "api.log")
@@ -109,6 +111,71 @@ def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> N
     print("a real prediction from the unchanged API:", json.dumps(prediction, ensure_ascii=False))
     assert prediction["label"] == "Gentoo"  # the example record is a Gentoo of the data
     assert set(prediction["probabilities"]) == SPECIES
+
+
+def test_a_regression_with_lightgbm_replaces_the_example(cookies, tmp_path: Path) -> None:
+    """Body mass in grams from species, island, sex and measurements, some of them missing."""
+    project = bake_ok(cookies, project_name="Penguin Mass")
+    before = snapshot(project)
+    lines = penguins_csv().decode().splitlines(keepends=True)
+    mass = lines[0].split(",").index("body_mass_g")
+    weighed = [lines[0]] + [line for line in lines[1:] if line.split(",")[mass] != "NA"]
+    follow_the_guide(project, "penguin_mass_model", PENGUINS / "mass", "".join(weighed).encode())
+    after = snapshot(project)
+    changed = [name for name in before.keys() | after.keys() if before.get(name) != after.get(name)]
+    print(f"{len(changed)} files changed, all in model-package/:", *sorted(changed), sep="\n  ")
+    assert all(name.startswith("model-package/") for name in changed)
+
+    browser = system_program("chromium")
+    environment = readme_environment(PYTEST_ADDOPTS="-rA")
+    report = run(["bash", "-c", "tox -e check"], cwd=project, env=environment).stdout
+    print(report[report.index("model report") :].split("\n\n")[0])
+    assert_api_report(project, report, browser)
+    model_dir = project / "model-package"
+    package = model_dir / "penguin_mass_model"
+    (wheel,) = (model_dir / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (card,) = [name for name in archive.namelist() if name.endswith(".json")]
+        metadata = json.loads(archive.read(card))
+    print("penguin mass model metrics:", metadata["metrics"], "interval:", metadata["interval"])
+    assert (metadata["task"], metadata["classes"]) == ("regression", [])
+    assert metadata["estimator"] == "lightgbm.LGBMRegressor"
+    assert metadata["interval"]["coverage"] == 0.9
+
+    venv = make_venv(tmp_path / "venv", "-r", project / "api" / "requirements.txt", wheel)
+    api = golden_path.start_api(project, venv, tmp_path / "api.log")
+    with golden_path.serving(api):
+        prediction = golden_path.smoke_check(project, venv, api)
+        print("a real prediction from the unchanged API:", json.dumps(prediction))
+        assert prediction["lower"] < prediction["value"] < prediction["upper"]
+        assert 4000 < prediction["value"] < 5500  # a female Gentoo of the data weighs 4,500 g
+        sent = {"prediction_id": prediction["prediction_id"], "value": 4500.0}
+        recorded = golden_path.call(api.url + "/api/v1/feedback", sent)
+        print("its outcome, recorded:", json.dumps(recorded))
+        assert (recorded["value"], recorded["predicted_value"]) == (4500.0, prediction["value"])
+        quality = golden_path.call(api.url + "/api/v1/monitoring/quality")
+        assert quality["versions"][0]["mae"]["value"] == pytest.approx(
+            abs(4500.0 - prediction["value"])
+        )
+
+    config_file = package / "config.yml"
+    original = config_file.read_text()
+    stunted = original.replace("n_estimators: 200", "n_estimators: 3")
+    assert stunted != original
+    with golden_path.serving(golden_path.start_index(tmp_path / "index", "secret")) as index:
+        url = golden_path.index_url_with_credentials(index, "secret")
+        assert "first release" in golden_path.gate(project, url).stdout
+        golden_path.tox(model_dir, "build")
+        golden_path.publish(project, index, "secret")
+        (package / "VERSION").write_text("0.2.0\n")
+        config_file.write_text(stunted)
+        golden_path.tox(model_dir, "train")
+        with pytest.raises(golden_path.StepFailed) as worse:
+            golden_path.gate(project, url)
+    table = str(worse.value)
+    print(table[table.index("Gate: penguin") :])
+    assert re.search(r"^rmse\s.*\sWORSE$", table, re.MULTILINE)
+    assert "Gate failed: the candidate 0.2.0 is worse than the published 0.1.0" in table
 
 
 def test_a_binary_model_of_numbers_only(cookies) -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 import pandas as pd
 
-from penguin_species_model import CLASSES, load_model, make_prediction
+from penguin_species_model import CLASSES, ClassificationMetrics, load_model, make_prediction
 
 # Always answering "Adélie" would score an accuracy of 0.44.
 ACCURACY_FLOOR = 0.95
@@ -21,6 +21,7 @@ def test_all_penguins_are_there(dataset: pd.DataFrame) -> None:
 
 def test_holdout_quality_is_above_the_floor() -> None:
     metrics = load_model().metrics
+    assert isinstance(metrics, ClassificationMetrics)
     assert metrics.accuracy >= ACCURACY_FLOOR
     assert metrics.roc_auc >= 0.99
 

@@ -227,7 +227,7 @@ class DriftAnswer(BaseModel):
     minimum_rows: int = Field(description="Fewer rows than this: the PSI is noise.")
     enough_data: bool
     report: DriftReport | None = Field(
-        description="PSI per feature and of the predicted classes; thresholds: below "
+        description="PSI per feature and of the predictions; thresholds: below "
         f"{PSI_THRESHOLDS[0]} stable, from {PSI_THRESHOLDS[1]} drift. None without rows or "
         "without a training profile."
     )
