@@ -280,7 +280,7 @@ def shifted_traffic(project: Path, api: Server) -> tuple[str, dict[str, Any], di
     for prediction, row in zip(answer["predictions"], shifted, strict=True):
         call(
             f"{api.url}/api/v1/feedback",
-            {"prediction_id": prediction["prediction_id"], "label": row["label"]},
+            {"prediction_id": prediction["prediction_id"], "label": row["target"]},
         )
     sent = f"{len(shifted)} of {len(holdout)} holdout rows, those with {field} = {value!r}"
     quality = call(f"{api.url}/api/v1/monitoring/quality")
