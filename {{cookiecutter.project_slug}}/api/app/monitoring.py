@@ -74,7 +74,12 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
             feedback.c[OUTCOME],
         )
         .join(feedback, feedback.c.prediction_id == predictions.c.id)
-        .where(predictions.c.created_at >= since)
+        .where(
+            predictions.c.created_at >= since,
+            # a log kept across a change of task holds the other task's rows: not comparable
+            predictions.c[OUTCOME].is_not(None),
+            feedback.c[OUTCOME].is_not(None),
+        )
     )
     with engine.connect() as connection:
         totals: dict[str, int] = {version: count for version, count in connection.execute(counts)}
@@ -150,7 +155,11 @@ def drift(engine: Engine, since: datetime, served: ModelMetadata) -> DriftAnswer
     training profile."""
     query = (
         select(predictions.c.features, predictions.c[OUTCOME].label("predicted"))
-        .where(predictions.c.created_at >= since, predictions.c.model_version == served.version)
+        .where(
+            predictions.c.created_at >= since,
+            predictions.c.model_version == served.version,
+            predictions.c[OUTCOME].is_not(None),
+        )
         .order_by(predictions.c.created_at.desc())
         .limit(DRIFT_MAX_ROWS)
     )

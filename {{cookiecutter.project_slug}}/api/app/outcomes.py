@@ -36,6 +36,11 @@ class ConflictingOutcomeError(Exception):
     pass
 
 
+class OtherTaskError(Exception):
+    """The prediction was answered by a model of the other task (the log predates a change of
+    task): an outcome of this task cannot be compared with it."""
+
+
 Predicted = tuple[str | float, str]  # what the model predicted, and its version
 
 
@@ -59,7 +64,8 @@ def response(
 
 
 def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | Predicted | None:
-    """The recorded outcome; else (prediction, model version); else None (unknown id)."""
+    """The recorded outcome; else (prediction, model version); else None (unknown id). Raises
+    OtherTaskError."""
     query = (
         select(
             predictions.c[OUTCOME],
@@ -76,6 +82,8 @@ def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | Predicted |
     if row is None:
         return None
     predicted, version, outcome, note, recorded_at = row
+    if predicted is None:
+        raise OtherTaskError(version)
     if recorded_at is None:
         return predicted, version
     return response(prediction_id, outcome, (predicted, version), note, recorded_at)
@@ -119,7 +127,7 @@ async def record_outcome(
     engine: Engine, log: PredictionLog, body: FeedbackRequest
 ) -> tuple[FeedbackResponse, bool]:
     """The outcome as recorded, and whether it is new; raises UnknownPredictionError,
-    NotLoggedYetError or ConflictingOutcomeError."""
+    NotLoggedYetError, ConflictingOutcomeError or OtherTaskError."""
     found = await find_prediction(engine, log, body.prediction_id)
     if isinstance(found, tuple):
         recorded_at = datetime.now(UTC)

@@ -28,8 +28,9 @@ class PredictionRequest(BaseModel):
     )
 
 
-# The answer to a prediction is written by the route from its own values (checking a model per
-# record cost more than the prediction): TypedDicts, so that mypy checks the route's keys.
+# The answer to a prediction, as the OpenAPI document states it. app/answers.py writes it from the
+# model's columns without validating it (a model per record cost more than the prediction);
+# Schemathesis (tests/test_fuzz.py) checks the answers against this schema.
 PredictionId = Annotated[
     str,
     Field(
@@ -118,7 +119,7 @@ class ModelInfo(ModelMetadata):
 
 
 def known_class(label: str) -> str:
-    if CLASSIFICATION and label not in CLASSES:  # a regression's refuses any label
+    if CLASSIFICATION and label not in CLASSES:  # a regression's: outcome_of_this_task refuses
         raise ValueError(f"not one of the model's classes: {', '.join(CLASSES)}")
     return label
 

@@ -1,11 +1,14 @@
 """Live quality from the prediction log: the figures, their verdict and their gauges."""
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ClientFactory, Record, feedback_for
 from fastapi import FastAPI
+from sqlalchemy import create_engine, insert
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
@@ -16,6 +19,7 @@ from {{ cookiecutter.package_name }} import (
 )
 
 from app.answers import CLASSIFICATION, OUTCOME
+from app.db import feedback, predictions
 from app.monitoring import MINIMUM_DRIFT_ROWS, MINIMUM_OUTCOMES, wilson
 
 classifier_only = pytest.mark.skipif(not CLASSIFICATION, reason="a classifier's figures")
@@ -183,3 +187,58 @@ def test_the_monitoring_page_draws_the_log(
     assert "fewer than 100 predictions" in page
     week = client.get("/monitoring", params={"hours": 24 * 7}).text  # buckets of a day
     assert week.count('class="series"') == 3
+
+
+def test_a_log_kept_across_a_change_of_task(
+    make_client: ClientFactory, example: Record, database_url: str
+) -> None:
+    """Rows that a model of the other task answered, with their outcomes, are left out of live
+    quality, the gauges and the page; an outcome for one of them is refused with the reason."""
+    client = make_client(database_url=database_url)
+    answers = client.post("/api/v1/predict", json={"records": [example] * 3}).json()
+    for sent in answers["predictions"]:
+        assert client.post("/api/v1/feedback", json=feedback_for(sent)).status_code == 201
+    answer: dict[str, Any]  # the other task's answer and outcome
+    outcome: dict[str, Any]
+    if CLASSIFICATION:
+        answer, outcome = {"value": 2.5, "lower": 1.0, "upper": 4.0}, {"value": 3.0}
+    else:
+        answer, outcome = {"label": "a", "probabilities": {"a": 0.9, "b": 0.1}}, {"label": "a"}
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        for index in range(MINIMUM_OUTCOMES):
+            connection.execute(
+                insert(predictions).values(
+                    id=f"old-{index}",
+                    request_id="old",
+                    created_at=datetime.now(UTC),
+                    model_version="0.0.1",
+                    inputs={},
+                    features={},
+                    latency_ms=1.0,
+                    **answer,
+                )
+            )
+            connection.execute(
+                insert(feedback).values(
+                    prediction_id=f"old-{index}", created_at=datetime.now(UTC), **outcome
+                )
+            )
+    engine.dispose()
+
+    report = client.get("/api/v1/monitoring/quality", params={"hours": 1}).json()
+    by_version = {entry["model_version"]: entry for entry in report["versions"]}
+    assert by_version["0.0.1"]["with_outcome"] == 0
+    assert by_version["0.0.1"]["verdict"] == "insufficient data"
+    assert by_version[answers["model_version"]]["with_outcome"] == 3
+    assert client.get("/metrics").status_code == 200
+    page = client.get("/monitoring", params={"hours": 1})
+    assert page.status_code == 200
+    assert page.text.count('class="series"') == 3  # quality of the current version only
+
+    refused = client.post("/api/v1/feedback", json={"prediction_id": "old-1", **outcome})
+    assert refused.status_code == 422  # the other task's outcome field
+    ours = {"prediction_id": "old-1", OUTCOME: answers["predictions"][0][OUTCOME]}
+    refused = client.post("/api/v1/feedback", json=ours)
+    assert refused.status_code == 409
+    assert "a model of the other task" in refused.json()["detail"]

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from {{ cookiecutter.package_name }} import PSI_THRESHOLDS, ModelMetadata
 
-from app.answers import CLASSIFICATION
+from app.answers import CLASSIFICATION, OUTCOME
 from app.db import feedback, predictions
 from app.monitoring import DRIFT_MAX_ROWS, drift
 
@@ -79,7 +79,7 @@ def history(engine: Engine, since: datetime, hours: float) -> tuple[list[Series]
             when,
             predictions.c.model_version,
             func.count(predictions.c.id),
-            func.count(feedback.c.prediction_id),
+            func.count(feedback.c[OUTCOME]),  # not the outcomes of another task's predictions
             right,
         )
         .outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)

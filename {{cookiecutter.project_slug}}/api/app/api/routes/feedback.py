@@ -5,6 +5,7 @@ from app.api.deps import ServicesDep
 from app.outcomes import (
     ConflictingOutcomeError,
     NotLoggedYetError,
+    OtherTaskError,
     UnknownPredictionError,
     record_outcome,
 )
@@ -24,7 +25,11 @@ router = APIRouter(prefix="/api/v1", tags=["monitoring"])
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
         404: {"model": ErrorResponse, "description": "No prediction has this id."},
-        409: {"model": ErrorResponse, "description": "Another outcome is already recorded."},
+        409: {
+            "model": ErrorResponse,
+            "description": "Another outcome is already recorded, or a model of the other task "
+            "answered this prediction.",
+        },
         422: {"model": ErrorResponse},
         503: {
             "model": ErrorResponse,
@@ -56,6 +61,12 @@ async def give_feedback(
             status.HTTP_409_CONFLICT,
             f"prediction {body.prediction_id!r} already has the outcome {conflict.args[0]!r}; "
             "an outcome is recorded once",
+        ) from None
+    except OtherTaskError as other:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"prediction {body.prediction_id!r} was answered by version {other.args[0]}, a model "
+            "of the other task: its outcome cannot be scored against this one",
         ) from None
     if not new:
         response.status_code = status.HTTP_200_OK
