@@ -1,6 +1,5 @@
 """Prometheus metrics, in a registry of the app's own; summed over the workers when several run."""
 
-import bisect
 import os
 from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
@@ -10,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
-from {{ cookiecutter.package_name }} import load_model
+from {{ cookiecutter.package_name }} import load_model, value_bins
 
 
 class Metrics:
@@ -91,17 +90,16 @@ class Metrics:
 
     def count_predictions(self, answers: Mapping[str, Sequence[Any]]) -> None:
         """One increment per predicted class name (or value bin), however large the batch."""
-        labels = answers["label"] if "label" in answers else value_bins(answers["value"])
+        labels = answers["label"] if "label" in answers else binned(answers["value"])
         for label, count in Tally(labels).items():
             if label is not None:
                 self.predictions.labels(label, self.model_version).inc(count)
 
 
-def value_bins(values: Sequence[float]) -> list[str]:
-    """Each predicted value's bin of the training predictions' profile (its deciles), as drift
-    bins them; the model is loaded, since it predicted them."""
+def binned(values: Sequence[float]) -> list[str]:
+    """Each predicted value's bin of the training predictions' profile, as drift bins them; the
+    model is loaded, since it predicted them."""
     profile = load_model().profile
     if profile is None:
         return ["(all)" for _ in values]
-    edges, bins = profile.predictions.edges, profile.predictions.bins
-    return [bins[bisect.bisect_left(edges, value)] for value in values]
+    return value_bins(values, profile.predictions)

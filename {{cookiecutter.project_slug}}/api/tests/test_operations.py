@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }} import __version__ as model_version
 
 from app import __version__
 from app import predictor as predictor_module
-from app.metrics import value_bins
+from app.metrics import binned
 
 
 def test_health(client: TestClient) -> None:
@@ -95,7 +95,7 @@ def test_metrics_count_requests_and_predictions(client: TestClient, example: Rec
     )
     version_label = f'model_version="{model_version}"'
     result = make_prediction([example])
-    (label,) = result.labels or value_bins([value or 0.0 for value in result.values])
+    (label,) = result.labels or binned([value or 0.0 for value in result.values])
     assert "predictions_total{" + f'label="{label}",{version_label}' + "} 2.0" in text
     assert "model_info{" + version_label + "} 1.0" in text
 

@@ -33,7 +33,8 @@ from urllib.request import Request, urlopen
 ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
 OVERRIDE = "GATE_OVERRIDE_REASON"
-# Answers this close are one model (ONNX computes in float32); anything else is another.
+# Answers this close, relative to their size (at least 1), are one model (ONNX computes in
+# float32); anything else is another.
 SAME_MODEL = 1e-5
 
 
@@ -176,7 +177,7 @@ def check_already_published(wheel: Path, folder: Path, version: str) -> None:
         pairs = zip(answers(published, classes), answers(candidate, classes), strict=True)
         largest = max(
             (
-                max(abs(a - b) for a, b in zip(one, other, strict=True))
+                max(abs(a - b) / max(1.0, abs(a)) for a, b in zip(one, other, strict=True))
                 if one and other
                 else float("inf")
                 for one, other in pairs
@@ -192,8 +193,9 @@ def check_already_published(wheel: Path, folder: Path, version: str) -> None:
         }
         raise GateError(
             f"version {version} is already on the index with another model (answers differ "
-            f"by up to {largest:.3g} on the holdout; library versions changed: {changed or 'none'}"
-            "). A published version is never replaced: bump VERSION to release this model"
+            f"by up to {largest:.3g}, relative, on the holdout; library versions changed: "
+            f"{changed or 'none'}). A published version is never replaced: bump VERSION to "
+            "release this model"
         )
     print(
         f"Gate: {version} is already on the index and scores the holdout as this model does "
@@ -239,9 +241,13 @@ def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[
 
 
 def print_table(
-    comparison: tuple[str, str, int, int], old: dict[str, Any], new: dict[str, Any]
+    comparison: tuple[str, str, int, int],
+    old: dict[str, Any],
+    new: dict[str, Any],
+    hashes: tuple[str, str],
 ) -> None:
-    """Both models' holdout metrics, the gated ones with their tolerance and verdict."""
+    """Both models' holdout metrics, the gated ones with their tolerance and verdict, and
+    whether they trained on the same data."""
     from {{ cookiecutter.package_name }}.config import config
 
     newest, candidate, rows, of = comparison
@@ -250,14 +256,18 @@ def print_table(
         f"\nGate: {distribution()} {candidate} (candidate) against {newest} (the newest "
         f"published), on {rows} of {of} holdout rows\n"
     )
-    print(f"{'metric':<14}{newest:>12}{candidate:>12}{'change':>10}  tolerance")
+    width = max(len(metric) for metric in old) + 2
+    print(f"{'metric':<{width}}{newest:>12}{candidate:>12}{'change':>10}  tolerance")
     for metric in old:
         change = new[metric] - old[metric]
         verdict = "not gated"
         if metric in tolerances:
             worse = config.gate.worse_by(metric, old[metric], new[metric]) > tolerances[metric]
             verdict = f"{tolerances[metric]:<10g} {'WORSE' if worse else 'ok'}"
-        print(f"{metric:<14}{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}  {verdict}")
+        figures = f"{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}"
+        print(f"{metric:<{width}}{figures}  {verdict}")
+    same_data = "same training data" if hashes[0] == hashes[1] else "OTHER TRAINING DATA"
+    print(f"{'data sha256':<{width}}{hashes[0][:10]:>12}{hashes[1][:10]:>12}  {same_data}\n")
 
 
 def decide(index_url: str, reason: str | None, folder: Path) -> None:
@@ -292,13 +302,9 @@ def decide(index_url: str, reason: str | None, folder: Path) -> None:
     both, old_metrics, new_metrics = compare(published, candidate)
     comparisons = gate_comparisons(old_metrics, new_metrics)
     newest = published["version"]
-    table = (newest, __version__, len(both), len(published["probabilities"]))
-    print_table(table, old_metrics.model_dump(), new_metrics.model_dump())
-    same_data = published["data_sha256"] == candidate["data_sha256"]
-    print(
-        f"{'data sha256':<14}{published['data_sha256'][:10]:>12}{candidate['data_sha256'][:10]:>12}"
-        f"  {'same training data' if same_data else 'OTHER TRAINING DATA'}\n"
-    )
+    table = (newest, __version__, len(both), len(answers(candidate, candidate["classes"])))
+    hashes = (published["data_sha256"], candidate["data_sha256"])
+    print_table(table, old_metrics.model_dump(), new_metrics.model_dump(), hashes)
     passed = all(item.passed for item in comparisons)
     if passed and reason:
         print(f"Gate: passed; {OVERRIDE} is not needed and is not recorded")

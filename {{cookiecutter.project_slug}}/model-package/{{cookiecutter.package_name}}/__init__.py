@@ -29,6 +29,8 @@
     model.PSI_THRESHOLDS     # (0.1, 0.25): below, stable; from the second, drift; between, moderate
         # population stability index of each feature and of the predictions, against the
         # profile of the training data stored in the metadata
+    model.value_bins(values, profile) -> [bin]
+        # each predicted value's bin of metadata.profile.predictions, as drift_report counts it
     model.classification_scores(truth, probabilities, classes) -> {accuracy, log_loss, roc_auc}
     model.regression_scores(truth, values, lower, upper) -> {mae, rmse, r2, ..., coverage}
         # the holdout's figures, computed the same way on live outcomes (numpy only)
@@ -42,7 +44,7 @@ replacing the example model means changing the package, never its consumers.
 from loguru import logger
 
 from ._version import DISTRIBUTION, __version__
-from .drift import PSI_THRESHOLDS, drift_report, model_features
+from .drift import PSI_THRESHOLDS, drift_report, model_features, value_bins
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
 from .predict import CLASSES, TASK, ModelMismatchError, load_model, make_prediction
@@ -83,6 +85,7 @@ __all__ = [
     "make_prediction",
     "model_features",
     "regression_scores",
+    "value_bins",
 ]
 
 # A library stays quiet until the application opts in with logger.enable(__name__), as loguru

@@ -1,10 +1,11 @@
 """Drift: how far live inputs and predictions have moved from the data the model learned from.
 
 Training stores a compact profile of every model input (the configured features, engineered ones
-included) in the metadata: ten quantile bins for a number plus one for missing, the share of each
-category (rare ones pooled) for a category, and the share of each predicted class (or the
-predicted values' quantile bins). No training row ships in the wheel. `drift_report` compares live
-features (from `model_features`) and predictions with it by the population stability index,
+included) in the metadata: NUMERIC_BINS quantile bins for a number plus one for missing, the
+share of each category (rare ones pooled) for a category, and the share of each predicted class
+(or the quantile bins of values predicted for rows the model did not train on). No training
+row ships in the wheel. `drift_report` compares live features (from `model_features`) and
+predictions with it by the population stability index,
 PSI = sum((live - reference) * ln(live / reference)) over the bins.
 """
 
@@ -47,10 +48,15 @@ def model_features(
     return features
 
 
+def _bin_indices(edges: list[float], numbers: Any) -> npt.NDArray[np.intp]:
+    """Each number's bin between the edges: bin i holds (edges[i - 1], edges[i]]."""
+    return np.asarray(np.searchsorted(edges, numbers, side="left"), dtype=np.intp)
+
+
 def _numeric_bins(values: npt.NDArray[np.float64], edges: list[float]) -> npt.NDArray[np.float64]:
     """Shares of the bins between the edges, then of missing values."""
     present = values[~np.isnan(values)]
-    counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)
+    counts = np.bincount(_bin_indices(edges, present), minlength=len(edges) + 1)
     shares = np.append(counts, np.isnan(values).sum()) / max(len(values), 1)
     return shares.astype(np.float64)
 
@@ -101,6 +107,12 @@ def _live_shares(reference: FeatureProfile, raw: Sequence[Any]) -> npt.NDArray[n
     if reference.kind == "numeric":
         return _numeric_bins(_numbers(raw), reference.edges)
     return _category_shares([str(value) for value in raw], reference.bins)
+
+
+def value_bins(values: Sequence[float], profile: FeatureProfile) -> list[str]:
+    """Each predicted value's bin of a numeric profile (a regression's predictions), as
+    drift_report counts it."""
+    return [profile.bins[index] for index in _bin_indices(profile.edges, values)]
 
 
 def build_profile(

@@ -16,6 +16,7 @@ check, which refuses a missing model or one that config.yml or the data no longe
 
 import argparse
 import json
+import math
 import platform
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from loguru import logger
 from sklearn.calibration import calibration_curve
@@ -104,11 +106,13 @@ class Part:
 
 
 def strata(targets: pd.Series, config: Config = config) -> pd.Series:
-    """What the split keeps in proportion: the classes, or a number's quantile bins (as many as
-    keep two rows in each, at most TARGET_BINS)."""
+    """What the split keeps in proportion: the classes, or a number's quantile bins (at most
+    TARGET_BINS, and no more than each part has rows: every bin has a row on both sides)."""
     if config.task == "classification":
         return targets
-    bins = max(1, min(TARGET_BINS, len(targets) // 2))
+    rows = len(targets)
+    holdout_rows = math.ceil(config.split.test_size * rows)  # as train_test_split counts them
+    bins = max(1, min(TARGET_BINS, rows // 2, holdout_rows, rows - holdout_rows))
     return pd.qcut(targets.rank(method="first"), bins, labels=False)
 
 
@@ -144,20 +148,26 @@ def prepare(
     return train_part, holdout_part
 
 
-def calibrate_interval(
+def unseen_predictions(
     inputs: pd.DataFrame, targets: Sequence[float], config: Config = config
-) -> Interval | None:
-    """A regression's conformal interval, without setting rows aside: each training row's
-    absolute residual from a model fitted on the other folds, and their coverage quantile with
-    the finite-sample correction, ceil((n + 1) * coverage) / n. None for a classifier."""
-    if config.task != "regression":
-        return None
+) -> npt.NDArray[np.float64]:
+    """Each training row's prediction by a model fitted on the other folds: what the model
+    makes of rows it never saw, as live records will be."""
     folds = KFold(INTERVAL_FOLDS, shuffle=True, random_state=config.split.random_state)
     predicted = cross_val_predict(build_pipeline(config), inputs, targets, cv=folds)
-    residuals = np.abs(np.asarray(targets, dtype=np.float64) - predicted)
+    return np.asarray(predicted, dtype=np.float64).ravel()
+
+
+def calibrate_interval(
+    targets: Sequence[float], unseen: npt.NDArray[np.float64], config: Config = config
+) -> Interval:
+    """A regression's conformal interval, without setting rows aside: the training rows'
+    absolute residuals from their unseen predictions, and the k-th smallest of the n, with
+    k = ceil((n + 1) * coverage), the finite-sample correction."""
+    residuals = np.abs(np.asarray(targets, dtype=np.float64) - unseen)
     coverage, rows = config.model.interval_coverage, len(residuals)
     level = min(1.0, np.ceil((rows + 1) * coverage) / rows)
-    half_width = float(np.quantile(residuals, level, method="higher"))
+    half_width = float(np.quantile(residuals, level, method="inverted_cdf"))
     return Interval(coverage=coverage, half_width=half_width)
 
 
@@ -178,11 +188,15 @@ def train(
     logger.info("Training {} on {} rows", config.model.estimator, len(train_part.targets))
 
     inputs = train_part.inputs(config)
-    interval = calibrate_interval(inputs, train_part.targets, config)
     pipeline = build_pipeline(config).fit(inputs, train_part.targets)
+    interval = None
+    predicted = pipeline.predict(inputs).ravel().tolist()  # the predicted classes' shares
+    if config.task == "regression":  # unseen rows' values: in-sample ones are too close
+        unseen = unseen_predictions(inputs, train_part.targets, config)
+        interval = calibrate_interval(train_part.targets, unseen, config)
+        predicted = unseen.tolist()
     holdout_inputs = holdout_part.inputs(config)
     metrics = score(pipeline, holdout_inputs, holdout_part.targets, interval, config)
-    predicted = pipeline.predict(inputs).ravel().tolist()
     profile = build_profile(model_features(train_part.records, config), predicted, config)
     logger.info("Holdout metrics: {}", metrics.model_dump())
 

@@ -4,11 +4,17 @@ import math
 
 import pytest
 
-from {{ cookiecutter.package_name }} import drift_report, load_model, model_features
+from {{ cookiecutter.package_name }} import (
+    TASK,
+    drift_report,
+    load_model,
+    model_features,
+    value_bins,
+)
 from {{ cookiecutter.package_name }}.config import PREPARED_DIR, config
-from {{ cookiecutter.package_name }}.drift import DRIFT, STABLE, psi
+from {{ cookiecutter.package_name }}.drift import DRIFT, STABLE, _profile, psi
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.stages import Part
+from {{ cookiecutter.package_name }}.stages import Part, unseen_predictions
 
 
 def test_psi() -> None:
@@ -33,11 +39,22 @@ def test_the_profile_covers_every_input_without_rows() -> None:
 def test_the_training_data_does_not_drift_from_itself() -> None:
     train = Part.read(PREPARED_DIR / "train.jsonl")
     predicted = load_pipeline().predict(train.inputs()).tolist()
+    if TASK == "regression":  # the profile holds the values predicted for rows not trained on
+        predicted = unseen_predictions(train.inputs(), train.targets).tolist()
     report = drift_report(model_features(train.records), predicted)
     assert report.rows == len(train.records)
     for item in [*report.features, report.predictions]:
         assert item.psi == pytest.approx(0, abs=1e-9), item.feature
         assert item.status == "stable"
+
+
+def test_value_bins_count_as_drift_does() -> None:
+    profile = _profile("numeric", [float(number) for number in range(1, 101)])
+    values = [float(number) for number in range(1, 101)]
+    bins = value_bins(values, profile)
+    shares = [bins.count(name) / len(values) for name in profile.bins]
+    assert shares == pytest.approx(profile.shares)
+    assert value_bins([profile.edges[0]], profile) == [profile.bins[0]]  # an edge closes its bin
 
 
 def test_one_kind_of_record_is_drift() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.package_name }} import CLASSES, TASK, InputRecord, __version__
 from {{ cookiecutter.package_name }}.config import ModelConfig, config
@@ -14,10 +15,30 @@ from {{ cookiecutter.package_name }}.stages import (
     MissingStageInputError,
     Part,
     StaleModelError,
+    calibrate_interval,
     check,
     evaluate,
+    strata,
     train,
 )
+
+
+def test_a_small_regression_keeps_a_row_of_every_bin_on_both_sides() -> None:
+    """20 rows and a 20% holdout: 4 holdout rows, so 4 bins of the target, not 10."""
+    regression = config.model_copy(update={"task": "regression"})
+    targets = pd.Series(np.arange(20.0))
+    bins = strata(targets, regression)
+    assert bins.nunique() == 4
+    _, held_out = train_test_split(targets, test_size=0.2, random_state=0, stratify=bins)
+    assert sorted(bins[held_out.index]) == [0, 1, 2, 3]
+
+
+def test_the_interval_is_the_kth_smallest_residual() -> None:
+    """Residuals 1 to 19 at 90% coverage: k = ceil((19 + 1) * 0.9) = 18, the 18th smallest."""
+    model = config.model.model_copy(update={"interval_coverage": 0.9})
+    regression = config.model_copy(update={"task": "regression", "model": model})
+    interval = calibrate_interval(list(np.arange(1.0, 20.0)), np.zeros(19), regression)
+    assert (interval.coverage, interval.half_width) == (0.9, 18.0)
 
 
 def test_prepare_writes_valid_records_and_a_stratified_split(prepared: Path) -> None:

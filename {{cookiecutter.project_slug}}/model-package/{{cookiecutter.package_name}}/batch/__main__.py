@@ -3,8 +3,9 @@
     python -m {{ cookiecutter.package_name }}.batch INPUT OUTPUT [--engine ENGINE]
 
 INPUT is CSV or Parquet (a file, or a folder of Parquet files); OUTPUT is Parquet. Each output row
-has the input's --key column (or its row number, from 0), the predicted label, the probability of
-every class, the model version and an error, empty unless the row was invalid.
+has the input's --key column (or its row number, from 0), the predicted label and the probability
+of every class (a regression: the prediction and its interval's lower and upper ends), the model
+version and an error, empty unless the row was invalid.
 """
 
 import argparse
