@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import readme_commands, readme_environment
+from helpers import readme_commands, readme_environment, run
 
 READMES = ("README.md", "model-package/README.md", "api/README.md")
 ROOT_README_LINES = 150
@@ -76,3 +76,28 @@ def test_the_quick_start_serves(baked_project: Path, quick_start: str) -> None:
     time.sleep(1)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "something still serves the port"
+
+
+@pytest.mark.slow
+def test_format_fixes_what_lint_refuses(cookies) -> None:
+    """The root README's `tox -e format` sorts imports, drops unused ones and formats, in both
+    parts, until each part's `tox -e lint` passes."""
+    project = Path(cookies.bake().project_path)  # a bake of its own: this test edits it
+    assert "`tox -e format`" in (project / "README.md").read_text(encoding="utf-8")
+    untidy = "import sys\nimport os\nvalues = {  'a':1 }\nprint( values, sys.argv )\n"
+    for part in ("model-package", "api"):
+        (project / part / "scripts" / "untidy.py").write_text(untidy, encoding="utf-8")
+    environment = readme_environment()
+    refused = subprocess.run(
+        ["tox", "-c", "api", "-e", "lint"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        check=False,
+    )
+    assert refused.returncode != 0
+    run(["tox", "-e", "format"], cwd=project, env=environment)
+    for part in ("model-package", "api"):
+        run(["tox", "-e", "lint"], cwd=project / part, env=environment)
+        tidy = (project / part / "scripts" / "untidy.py").read_text(encoding="utf-8")
+        assert tidy == 'import sys\n\nvalues = {"a": 1}\nprint(values, sys.argv)\n'
