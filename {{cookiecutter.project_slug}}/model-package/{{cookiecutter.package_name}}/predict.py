@@ -29,16 +29,17 @@ class ModelMismatchError(RuntimeError):
 
 
 def validate_records(
-    records: Sequence[Mapping[str, Any] | BaseModel], context: dict[str, Any] | None = None
+    records: Sequence[Mapping[str, Any] | BaseModel], from_text: bool = False
 ) -> tuple[list[int], list[dict[str, Any]], list[RecordError]]:
     """Validate the whole batch in one call: (valid indexes, their clean values, errors).
 
     InputRecord instances (an API has validated them already) pass through without a second check.
-    The context {"from_text": True} says the values were read from text (strict_record.py).
+    from_text: the values were read from text, and are checked laxly (strict_record.py).
     """
     records = list(records)
+    strict = False if from_text else None  # None: the record's own, strict
     try:
-        clean = RECORD_LIST.validate_python(records, context=context)
+        clean = RECORD_LIST.validate_python(records, strict=strict)
         return list(range(len(records))), RECORD_LIST.dump_python(clean), []
     except ValidationError as error:
         errors = [
@@ -51,7 +52,7 @@ def validate_records(
         ]
     bad = {error.index for error in errors}
     good = [index for index in range(len(records)) if index not in bad]
-    clean = RECORD_LIST.validate_python([records[index] for index in good], context=context)
+    clean = RECORD_LIST.validate_python([records[index] for index in good], strict=strict)
     return good, RECORD_LIST.dump_python(clean), errors
 
 

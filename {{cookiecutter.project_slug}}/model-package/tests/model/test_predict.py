@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }} import (
 )
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
 from {{ cookiecutter.package_name }}.stages import Part
+from {{ cookiecutter.package_name }}.strict_record import value_types
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]
 classifier_only = pytest.mark.skipif(TASK != "classification", reason="a classifier's answer")
@@ -131,3 +132,34 @@ def test_no_quiet_coercion_between_booleans_numbers_and_text(example: dict[str, 
     floats = [name for name, types in kinds.items() if "number" in types]
     as_ints = {name: int(example[name]) for name in floats if example.get(name) is not None}
     assert make_prediction([{**example, **as_ints}]).errors == []
+
+
+def int_fields(example: dict[str, Any]) -> list[str]:
+    """The record's fields of whole numbers (int, or a Literal of ints) that the example fills."""
+    return [
+        name
+        for name, field in InputRecord.model_fields.items()
+        if value_types(field.annotation) - {type(None)} == {int} and example.get(name) is not None
+    ]
+
+
+def test_an_int_field_takes_a_whole_number_sent_as_a_float(example: dict[str, Any]) -> None:
+    """A client's float column sends 8.0 for 8: an int field takes it as 8, and refuses 8.5."""
+    names = int_fields(example)
+    if not names:
+        pytest.skip("the input schema has no int field")
+    as_floats = {name: float(example[name]) for name in names}
+    assert make_prediction([{**example, **as_floats}]).errors == []
+    record = InputRecord.model_validate({**example, **as_floats})
+    assert {name: getattr(record, name) for name in names} == {n: example[n] for n in names}
+    assert all(type(getattr(record, name)) is int for name in names)
+    halves = make_prediction([{**example, name: example[name] + 0.5} for name in names])
+    assert [(error.index, error.field) for error in halves.errors] == list(enumerate(names))
+
+
+def test_the_json_schema_of_an_int_field_is_an_integer(example: dict[str, Any]) -> None:
+    """The strictness lives in the validator alone: the published schema is the plain one."""
+    properties: dict[str, dict[str, Any]] = InputRecord.model_json_schema()["properties"]
+    for name in int_fields(example):
+        options = properties[name].get("anyOf", [properties[name]])
+        assert {option.get("type") for option in options} - {"null"} == {"integer"}, name

@@ -17,7 +17,7 @@ from ..config import config
 from ..input_schema import InputRecord
 from ..predict import CLASSES, TASK, class_scores, validate_records, value_scores
 from ..results import INPUT_FIELDS, RecordError
-from ..strict_record import InputRecordBase, expected_kind, refusal
+from ..strict_record import InputRecordBase, IntegralNumbers, expected_kind
 from . import BatchInputError
 
 ROW = "row"  # the output's key when the input has none: the input's row number, from 0
@@ -30,7 +30,6 @@ REQUIRED_FIELDS = tuple(
 )
 # Cells of a text file (CSV) that mean "missing", as in training: empty ones and config.yml's.
 MISSING_TEXT = ("", *config.data.missing_values)
-FROM_TEXT = {"from_text": True}
 
 
 def probability_column(name: str) -> str:
@@ -112,9 +111,10 @@ FIELD_CONFIG = ConfigDict(
 
 @cache
 def _column_adapter(name: str) -> TypeAdapter[list[Any]]:
-    """Validates a whole column against one field: its type and constraints, in pydantic-core."""
+    """Validates a whole column against one field, as a record checks it: its type and
+    constraints, in pydantic-core."""
     field = InputRecord.model_fields[name]
-    column = list[Annotated[field.annotation, field]]  # type: ignore[name-defined]
+    column = list[Annotated[field.annotation, field, IntegralNumbers()]]  # type: ignore[name-defined]
     return TypeAdapter(column, config=FIELD_CONFIG)
 
 
@@ -138,33 +138,6 @@ def _raw_column(frame: pd.DataFrame, name: str, from_text: bool) -> npt.NDArray[
     return values
 
 
-def _refused(
-    series: pd.Series, values: npt.NDArray[Any], kind: str | None
-) -> npt.NDArray[np.bool_]:
-    """Where a value is a coercion InputRecordBase refuses, e.g. true or "3" for a number.
-
-    A refusal depends on the value's type alone, so it is decided once per type in the column.
-    """
-    flagged = np.zeros(len(values), dtype=bool)
-    present = np.flatnonzero(series.notna().to_numpy())
-    if kind is None or not len(present):
-        return flagged
-    typed = series.dtype != np.dtype(object)  # a typed column holds one Python type throughout
-    samples = values[present[:1]] if typed else values[present]
-    types = set(map(type, samples))
-    refused = {value_type for value_type in types if _refuses_type(kind, value_type, samples)}
-    if refused and typed:
-        flagged[present] = True
-    elif refused:
-        flagged[present] = [type(value) in refused for value in samples]
-    return flagged
-
-
-def _refuses_type(kind: str, value_type: type, samples: npt.NDArray[Any]) -> bool:
-    """Whether InputRecordBase refuses values of `value_type` (the first in samples decides)."""
-    return refusal(kind, next(value for value in samples if type(value) is value_type)) is not None
-
-
 def _validated_columns(
     frame: pd.DataFrame, from_text: bool
 ) -> tuple[Columns, npt.NDArray[np.bool_], dict[str, npt.NDArray[Any]]]:
@@ -172,14 +145,12 @@ def _validated_columns(
     raw = {name: _raw_column(frame, name, from_text) for name in INPUT_FIELDS}
     if RECORD_BY_RECORD:
         return {}, np.ones(len(frame), dtype=bool), raw
+    strict = False if from_text else None  # None: the record's own, strict
     flagged = np.zeros(len(frame), dtype=bool)
     clean: dict[str, list[Any] | None] = {}
     for name, values in raw.items():
-        if not from_text and name in frame:
-            kind = expected_kind(InputRecord.model_fields[name].annotation)
-            flagged |= _refused(frame[name], values, kind)
         try:
-            clean[name] = _column_adapter(name).validate_python(values.tolist())
+            clean[name] = _column_adapter(name).validate_python(values.tolist(), strict=strict)
         except ValidationError as error:
             clean[name] = None
             flagged[sorted({int(item["loc"][0]) for item in error.errors()})] = True
@@ -187,7 +158,9 @@ def _validated_columns(
     columns: Columns = {}
     for name, checked in clean.items():
         if checked is None:  # the column had errors: validate it again without the flagged rows
-            checked = _column_adapter(name).validate_python(raw[name][passed].tolist())
+            checked = _column_adapter(name).validate_python(
+                raw[name][passed].tolist(), strict=strict
+            )
         elif len(passed) < len(frame):
             checked = [checked[row] for row in passed.tolist()]
         columns[name] = np.empty(len(passed), dtype=object)
@@ -225,7 +198,7 @@ def score_frame(
         rows = np.flatnonzero(flagged)
         given = [name for name in INPUT_FIELDS if name in frame]
         records = [{name: raw[name][row] for name in given} for row in rows.tolist()]
-        valid, clean, record_errors = validate_records(records, FROM_TEXT if from_text else None)
+        valid, clean, record_errors = validate_records(records, from_text)
         if valid:
             fill(rows[valid], to_columns(clean))
         errors[rows] = _error_texts(len(rows), record_errors)
