@@ -5,17 +5,19 @@ model version is set) with --no-deps from MODEL_INDEX_URL as the only index, so 
 same name on a public index can never be chosen (dependency confusion). Step 2 installs
 requirements.txt from the usual index with --require-hashes: the lock of the API's dependencies and
 the model package's, exact versions with their hashes (tox -e lock). Then it checks that the model
-package's declared dependencies are met by the lock.
+package's declared dependencies are met by the lock, and writes the bytecode of the environment.
 
     MODEL_INDEX_URL=https://<token>@<private-index>/<account>/ python scripts/install.py
     MODEL_WHEEL=../model-package/dist python scripts/install.py   # a local build instead
 """
 
+import compileall
 import importlib.util
 import os
 import re
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
@@ -130,6 +132,17 @@ def main() -> None:
         fail("could not install the API's dependencies from requirements.txt")
     if unmet := unmet_requirements(name):
         fail(f"{unmet}; add it to the lock with tox -e lock (requirements.txt)")
+    compile_bytecode()
+
+
+def compile_bytecode() -> None:
+    """The bytecode of every module of the environment and the service, written now: a new
+    process then starts without compiling all it imports (uv installs no bytecode, and
+    PYTHONDONTWRITEBYTECODE keeps Python from saving what it compiles). Files already compiled
+    are skipped. A file that does not compile (a package's template or test data) is left for
+    Python to report if it is ever imported."""
+    for folder in (sysconfig.get_paths()["purelib"], API_ROOT / "app"):
+        compileall.compile_dir(folder, quiet=2, workers=0)
 
 
 def unmet_requirements(name: str) -> str:
