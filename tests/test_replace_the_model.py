@@ -1,12 +1,12 @@
 """Slow tier: the generated README's "Replace the example model", followed with a second data set.
 
 The Palmer penguins (numeric and categorical columns with missing values; shipped in the PyPI
-package palmerpenguins) replace the Titanic example three ways: their species with XGBoost, their body
-mass (a regression) with LightGBM, and their sex from numbers alone. Only files inside model-package/
-change. The package's own gates run; for the first two, the unchanged API passes its own tests
-against the new wheel and serves a prediction, and the regression takes an outcome back and holds a
-worse model back at the release gate. Then estimators by their import path (XGBoost, LightGBM) pass
-the package's gates by config.yml alone.
+package palmerpenguins) replace the Titanic example three ways: their species with XGBoost, their
+body mass (a regression) with LightGBM, and their sex from numbers alone. Only files inside
+model-package/ change. The package's own gates run; for the first two, the unchanged API passes its
+own tests against the new wheel and serves a prediction, and the regression takes an outcome back
+and holds a worse model back at the release gate. Then estimators by their import path (XGBoost,
+LightGBM) pass the package's gates by config.yml alone.
 """
 
 import importlib.metadata
