@@ -127,6 +127,7 @@ EXPECTED_FILES = {
     "api/app/api/routes/predict.py",
     "api/app/api/routes/pages.py",
     "api/tests/conftest.py",
+    "api/tests/test_bytecode.py",
     "api/tests/test_contract.py",
     "api/tests/test_smoke_check.py",
     "api/tests/test_faults.py",
