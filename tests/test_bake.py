@@ -40,6 +40,7 @@ EXPECTED_FILES = {
     "model-package/tests/code/test_config.py",
     "model-package/tests/code/test_features.py",
     "model-package/tests/code/test_publish.py",
+    "model-package/tests/code/test_strict_record.py",
     "model-package/tests/data/test_dataset.py",
     "model-package/tests/example/test_titanic_data.py",
     "model-package/tests/example/test_titanic_features.py",

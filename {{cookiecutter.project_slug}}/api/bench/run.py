@@ -362,13 +362,18 @@ def cold_start(settings: dict[str, str]) -> float:
 
 
 def measure_cold_starts(results: Results, sqlite: dict[str, str], folder: str) -> None:
-    """Cold starts with the installed bytecode, and without it (median of COLD_STARTS each)."""
+    """Cold starts with the installed bytecode, and without it, in turns (median of COLD_STARTS
+    each); neither writes bytecode, so each run finds what the install left."""
     prefix = Path(folder) / "pycache"
     stdlib_bytecode_only(prefix)
-    without = {"PYTHONPYCACHEPREFIX": str(prefix), "PYTHONDONTWRITEBYTECODE": "1"}
-    for name, settings in (("with", {}), ("without", without)):
-        starts = [cold_start({**sqlite, **settings}) for _ in range(COLD_STARTS)]
-        results[f"cold start {name} bytecode"] = statistics.median(starts)
+    kinds = {"with": {}, "without": {"PYTHONPYCACHEPREFIX": str(prefix)}}
+    starts: dict[str, list[float]] = {name: [] for name in kinds}
+    for _ in range(COLD_STARTS):
+        for name, settings in kinds.items():
+            started = cold_start({**sqlite, **settings, "PYTHONDONTWRITEBYTECODE": "1"})
+            starts[name].append(started)
+    for name, seconds in starts.items():
+        results[f"cold start {name} bytecode"] = statistics.median(seconds)
 
 
 def measure_servers(
@@ -388,6 +393,7 @@ def measure_servers(
             if name == "predict":  # for the 2 workers, which share both CPUs with wrk
                 shared = throughput(port, path, one, arguments.seconds)
                 results["predict 1 worker, CPUs shared"] = shared
+                caught_up(port)  # the prediction log idle, as before the 10k-record requests
                 thousand = sequential(port, path, arguments.thousand_body, 50, 5)
                 results["thousand http"] = statistics.median(thousand) * 1000
                 results["http batch rate"], results["log SQLite"] = batch_requests(port, batch_body)

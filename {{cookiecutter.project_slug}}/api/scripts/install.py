@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import NoReturn
 
 API_ROOT = Path(__file__).resolve().parents[1]
+# Installed packages' own test suites, never imported by the service.
+TESTS_FOLDER = re.compile(r"site-packages[\\/](?:[^\\/]+[\\/])*tests?[\\/]")
 DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
 # The model version served is the model package's own VERSION. A build that sees only api/
 # (Railway's upload, a Docker context) reads the copy CI's deploy job stamps into MODEL_VERSION.
@@ -136,13 +138,16 @@ def main() -> None:
 
 
 def compile_bytecode() -> None:
-    """The bytecode of every module of the environment and the service, written now: a new
-    process then starts without compiling all it imports (uv installs no bytecode, and
-    PYTHONDONTWRITEBYTECODE keeps Python from saving what it compiles). Files already compiled
-    are skipped. A file that does not compile (a package's template or test data) is left for
-    Python to report if it is ever imported."""
-    for folder in (sysconfig.get_paths()["purelib"], API_ROOT / "app"):
-        compileall.compile_dir(folder, quiet=2, workers=0)
+    """The bytecode of every module of the environment and the service (where it is: the
+    Dockerfile installs before copying app/, and keeps the bytecode of what the service imports
+    alone), written now: a new process then starts without compiling all it imports (uv installs
+    no bytecode, and PYTHONDONTWRITEBYTECODE keeps Python from saving what it compiles). Files
+    already compiled, and packages' own tests, are skipped. A file that does not compile (a
+    package's template or test data) is left for Python to report if it is ever imported."""
+    paths = sysconfig.get_paths()
+    for folder in {Path(paths["purelib"]), Path(paths["platlib"]), API_ROOT / "app"}:
+        if folder.is_dir():
+            compileall.compile_dir(folder, quiet=2, workers=0, rx=TESTS_FOLDER)
 
 
 def unmet_requirements(name: str) -> str:

@@ -1,11 +1,15 @@
-"""The base of every input record: strict input, decided in pydantic-core (no Python per field).
+"""The base of every input record: no surprising coercion, decided in pydantic-core.
 
-Pydantic's lax mode scores `"fare": false` as 0.0 and `"age": "29"` as 29.0. Its strict mode
-refuses a boolean or text where a number belongs, a number where text belongs and anything but
-true or false where a boolean belongs, and takes an int for a float. It also refuses 8.0 for an
-int, which JSON (and the OpenAPI schema) calls an integer and a client's float column sends: so
-records of this base are strict, and an int field (or a Literal of ints) also takes a number with
-no fractional part. Both are pydantic-core schema, as fast as pydantic gets.
+Pydantic's lax mode scores `"fare": false` as 0.0 and `"age": "29"` as 29.0. In a record of this
+base, a field of a plain type refuses what a caller would not expect:
+- a number field (`float`, `int`, a `Literal` of ints) refuses a boolean or text, and a float
+  field takes an int;
+- an int field also takes a number with no fractional part (8.0, as a client's float column
+  sends it), and refuses 8.5;
+- a text field refuses a number, and a boolean field anything but true or false.
+Optional fields and `Annotated` constraints keep the rule; other types (dates, lists, nested
+models) keep pydantic's own checks, and so does a field whose type is a `TypeAliasType`. The
+rule is pydantic-core schema (strict flags, and a chain for ints), so no Python runs per field.
 
 Data read from text (training's CSV, a batch's CSV) is validated with strict=False: "29" is 29
 there and nowhere else.
@@ -15,8 +19,13 @@ import types
 import typing
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
+
+# The schemas the rule reaches into: a field, its default, Optional, unions and validators.
+# Containers and nested models are left as they are.
+LEAVES_STRICT = ("float", "str", "bool")
+OPAQUE = ("list", "set", "frozenset", "tuple", "dict", "model", "dataclass", "definition-ref")
 
 
 def value_types(annotation: Any) -> set[type]:
@@ -46,13 +55,15 @@ def expected_kind(annotation: Any) -> str | None:
 
 
 def _gated(gate: CoreSchema, schema: CoreSchema) -> CoreSchema:
-    """`gate`, then `schema`; documented as `schema` alone (pydantic's JSON schema generator
-    calls the functions in `pydantic_js_functions`)."""
+    """`gate`, then `schema`; documented as `schema` (pydantic's JSON schema generator calls
+    the functions in `pydantic_js_functions`, `schema`'s own after it)."""
 
     def as_schema(_: CoreSchema, handler: Any) -> Any:
         return handler(schema)
 
-    return core_schema.chain_schema([gate, schema], metadata={"pydantic_js_functions": [as_schema]})
+    metadata = dict(schema.get("metadata") or {})
+    metadata["pydantic_js_functions"] = [as_schema, *metadata.get("pydantic_js_functions", [])]
+    return core_schema.chain_schema([gate, schema], metadata=metadata)
 
 
 def _integral(schema: CoreSchema) -> CoreSchema:
@@ -65,34 +76,38 @@ def _integral(schema: CoreSchema) -> CoreSchema:
     return _gated(number, {**schema, "strict": False})
 
 
-def integral_numbers(schema: Any) -> Any:
-    """`schema` with every int, and every Literal of ints, taking a number with no fractional
-    part; the rest unchanged."""
+def integral_numbers(schema: Any, root: bool = True) -> Any:
+    """`schema` with the module's rule applied to its plain fields (see the docstring)."""
     if isinstance(schema, list):
-        return [integral_numbers(item) for item in schema]
+        return [integral_numbers(item, root=False) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    if schema.get("type") == "int":
+    kind = schema.get("type")
+    if not root and kind in OPAQUE:
+        return schema
+    if kind == "int":
         return _integral(schema)
-    if schema.get("type") == "literal" and all(type(value) is int for value in schema["expected"]):
+    if kind in LEAVES_STRICT:
+        return {**schema, "strict": True}
+    if kind == "literal" and all(type(value) is int for value in schema["expected"]):
         return _gated(_integral(core_schema.int_schema()), schema)
     return {
-        key: value if key in ("metadata", "default", "serialization") else integral_numbers(value)
+        key: value
+        if key in ("metadata", "default", "serialization")
+        else integral_numbers(value, root=False)
         for key, value in schema.items()
     }
 
 
 class IntegralNumbers:
-    """Annotated[..., IntegralNumbers()]: a single field's or column's values, checked as a
-    record of InputRecordBase checks them (with a strict config)."""
+    """Annotated[..., IntegralNumbers()]: one field's or column's values, checked as a record
+    of InputRecordBase checks them."""
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
         return integral_numbers(handler(source))
 
 
 class InputRecordBase(BaseModel):
-    model_config = ConfigDict(strict=True)
-
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
         return integral_numbers(handler(source))

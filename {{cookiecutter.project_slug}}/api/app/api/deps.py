@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes.
+"""Dependencies shared by the routes, and the predict route's body reader.
 
 They are few and all `async def`: FastAPI runs plain `def` dependencies in its thread pool, and
 each dependency it solves costs time on every request.
@@ -61,7 +61,7 @@ async def read_prediction_request(request: Request) -> PredictionRequest:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-# The OpenAPI request body of a route that reads read_prediction_request (main.py adds the schema).
+# The request body the predict route documents (main.py adds the schema to OpenAPI).
 PREDICTION_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
