@@ -37,7 +37,7 @@ def validate_records(
     from_text: the values were read from text, and are checked laxly (strict_record.py).
     """
     records = list(records)
-    strict = False if from_text else None  # None: the record's own, strict
+    strict = False if from_text else None  # None: the record's own rule (strict_record.py)
     try:
         clean = RECORD_LIST.validate_python(records, strict=strict)
         return list(range(len(records))), RECORD_LIST.dump_python(clean), []

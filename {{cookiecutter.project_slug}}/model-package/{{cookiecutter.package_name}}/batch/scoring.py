@@ -145,7 +145,7 @@ def _validated_columns(
     raw = {name: _raw_column(frame, name, from_text) for name in INPUT_FIELDS}
     if RECORD_BY_RECORD:
         return {}, np.ones(len(frame), dtype=bool), raw
-    strict = False if from_text else None  # None: the record's own, strict
+    strict = False if from_text else None  # None: the record's own rule (strict_record.py)
     flagged = np.zeros(len(frame), dtype=bool)
     clean: dict[str, list[Any] | None] = {}
     for name, values in raw.items():
