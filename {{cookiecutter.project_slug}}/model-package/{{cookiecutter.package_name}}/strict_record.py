@@ -24,8 +24,9 @@ from pydantic_core import CoreSchema, core_schema
 
 # The schemas the rule reaches into: a field, its default, Optional, unions and validators.
 # Containers and nested models are left as they are.
-LEAVES_STRICT = ("float", "str", "bool")
-OPAQUE = ("list", "set", "frozenset", "tuple", "dict", "model", "dataclass", "definition-ref")
+STRICT_LEAVES = ("float", "str", "bool")
+CONTAINERS = ("list", "set", "frozenset", "tuple", "dict")
+LEFT_AS_THEY_ARE = (*CONTAINERS, "model", "dataclass", "definition-ref")
 
 
 def value_types(annotation: Any) -> set[type]:
@@ -76,38 +77,38 @@ def _integral(schema: CoreSchema) -> CoreSchema:
     return _gated(number, {**schema, "strict": False})
 
 
-def integral_numbers(schema: Any, root: bool = True) -> Any:
+def without_surprises(schema: Any, root: bool = True) -> Any:
     """`schema` with the module's rule applied to its plain fields (see the docstring)."""
     if isinstance(schema, list):
-        return [integral_numbers(item, root=False) for item in schema]
+        return [without_surprises(item, root=False) for item in schema]
     if not isinstance(schema, dict):
         return schema
     kind = schema.get("type")
-    if not root and kind in OPAQUE:
+    if not root and kind in LEFT_AS_THEY_ARE:
         return schema
     if kind == "int":
         return _integral(schema)
-    if kind in LEAVES_STRICT:
+    if kind in STRICT_LEAVES:
         return {**schema, "strict": True}
     if kind == "literal" and all(type(value) is int for value in schema["expected"]):
         return _gated(_integral(core_schema.int_schema()), schema)
     return {
         key: value
         if key in ("metadata", "default", "serialization")
-        else integral_numbers(value, root=False)
+        else without_surprises(value, root=False)
         for key, value in schema.items()
     }
 
 
-class IntegralNumbers:
-    """Annotated[..., IntegralNumbers()]: one field's or column's values, checked as a record
+class NoSurprises:
+    """Annotated[..., NoSurprises()]: one field's or column's values, checked as a record
     of InputRecordBase checks them."""
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        return integral_numbers(handler(source))
+        return without_surprises(handler(source))
 
 
 class InputRecordBase(BaseModel):
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        return integral_numbers(handler(source))
+        return without_surprises(handler(source))

@@ -17,7 +17,7 @@ from ..config import config
 from ..input_schema import InputRecord
 from ..predict import CLASSES, TASK, class_scores, validate_records, value_scores
 from ..results import INPUT_FIELDS, RecordError
-from ..strict_record import InputRecordBase, IntegralNumbers, expected_kind
+from ..strict_record import InputRecordBase, NoSurprises, expected_kind
 from . import BatchInputError
 
 ROW = "row"  # the output's key when the input has none: the input's row number, from 0
@@ -114,7 +114,7 @@ def _column_adapter(name: str) -> TypeAdapter[list[Any]]:
     """Validates a whole column against one field, as a record checks it: its type and
     constraints, in pydantic-core."""
     field = InputRecord.model_fields[name]
-    column = list[Annotated[field.annotation, field, IntegralNumbers()]]  # type: ignore[name-defined]
+    column = list[Annotated[field.annotation, field, NoSurprises()]]  # type: ignore[name-defined]
     return TypeAdapter(column, config=FIELD_CONFIG)
 
 
