@@ -2,9 +2,7 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -14,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,8 +21,9 @@ from app.answers import CLASSIFICATION, OUTCOME
 from app.config import Settings
 from app.db import migrate
 from app.main import create_app
+from bench import servers
+from bench.servers import free_port
 
-API_ROOT = Path(__file__).resolve().parents[1]
 ClientFactory = Callable[..., TestClient]
 Record = dict[str, Any]
 # The input record's JSON schema: tests derive their bad values from it, whatever the model.
@@ -125,13 +123,6 @@ def bounded_number() -> tuple[str, float] | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def uvicorn(log: Path | None = None, **environment: str) -> Iterator[str]:
     """The service as deployed (`python -m app.serve`) on a free loopback port, with `environment`
@@ -145,46 +136,8 @@ def uvicorn_process(
     log: Path | None = None, **environment: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """As uvicorn(), with the process, for a test that signals it itself."""
-    port = free_port()
-    output = log.open("wb") if log else None
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.serve"],
-        cwd=API_ROOT,
-        env={
-            **os.environ,
-            "LOG_LEVEL": "WARNING",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            **environment,
-        },
-        stdout=output,
-        stderr=output,
-        start_new_session=True,  # a process group of its own, for a test that kills it whole
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {process.returncode} before answering")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("uvicorn did not answer /health within 60 s")
-            time.sleep(0.2)
-        yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if output:
-            output.close()
+    with servers.uvicorn(log=log, environment={"LOG_LEVEL": "WARNING", **environment}) as server:
+        yield server.url, server.process
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from conftest import API_ROOT, ClientFactory, Record
+from conftest import ClientFactory, Record
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import (
@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }} import __version__ as model_version
 from app import __version__
 from app import predictor as predictor_module
 from app.metrics import binned
+from bench.servers import API_ROOT
 
 
 def test_health(client: TestClient) -> None:

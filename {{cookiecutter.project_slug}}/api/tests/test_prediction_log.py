@@ -12,7 +12,6 @@ from typing import Any, cast
 import pytest
 from alembic import command
 from conftest import (
-    API_ROOT,
     FIELDS,
     ClientFactory,
     Postgres,
@@ -50,6 +49,7 @@ from app.middleware import MAX_REQUEST_ID_LENGTH
 from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError, PredictionLog, writer
 from app.prediction_log.ids import new_ids
 from app.prediction_log.rows import PIECE_ROWS
+from bench.servers import API_ROOT
 
 
 def writer_of(client: TestClient) -> PredictionLog:

@@ -9,11 +9,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from conftest import API_ROOT, uvicorn
+from conftest import uvicorn
 
 from {{ cookiecutter.package_name }} import __version__ as model_version
 
 from app import __version__ as api_version
+from bench.servers import API_ROOT
 
 SMOKE_CHECK = [sys.executable, str(API_ROOT / "scripts" / "smoke_check.py")]
 
