@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = ROOT / "data" / "prepared" / "holdout.jsonl"
 OVERRIDE = "GATE_OVERRIDE_REASON"
 # Answers this close, relative to their size (at least 1), are one model (ONNX computes in
-# float32); anything else is another.
+# float32); anything else is another (release.largest_difference).
 SAME_MODEL = 1e-5
 
 
@@ -46,8 +46,9 @@ def distribution() -> str:
     return DISTRIBUTION
 
 
-class GateError(Exception):
-    """The gate cannot decide: its message says what to fix."""
+class GateError(ValueError):
+    """The gate cannot decide: its message says what to fix (as the package's own ValueErrors
+    do)."""
 
 
 def score_holdout(holdout: Path) -> dict[str, Any]:
@@ -168,23 +169,14 @@ def score_in_environment(wheel: Path, folder: Path) -> dict[str, Any]:
 
 def check_already_published(wheel: Path, folder: Path, version: str) -> None:
     """The candidate's version is on the index: it must be this very model, not a changed one."""
+    from {{ cookiecutter.package_name }}.release import largest_difference
+
     published = score_published(wheel, folder)
     candidate = score_holdout(HOLDOUT)
     classes = candidate["classes"]
-    if sorted(published["classes"]) != sorted(classes):
-        largest = float("inf")
-    else:
-        pairs = zip(answers(published, classes), answers(candidate, classes), strict=True)
-        largest = max(
-            (
-                max(abs(a - b) / max(1.0, abs(a)) for a, b in zip(one, other, strict=True))
-                if one and other
-                else float("inf")
-                for one, other in pairs
-                if one or other
-            ),
-            default=0.0,
-        )
+    largest = float("inf")
+    if sorted(published["classes"]) == sorted(classes):
+        largest = largest_difference(answers(published, classes), answers(candidate, classes))
     if largest > SAME_MODEL:
         changed = {
             name: f"{published['libraries'].get(name)} -> {wanted}"
@@ -210,12 +202,7 @@ def kind(classes: list[str]) -> str:
 
 def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[int], Any, Any]:
     """The holdout rows both models scored, and each model's metrics on them."""
-    import numpy as np
-
-    from {{ cookiecutter.package_name }}.config import config
-    from {{ cookiecutter.package_name }}.metrics import holdout_metrics
-    from {{ cookiecutter.package_name }}.results import RegressionMetrics
-    from {{ cookiecutter.package_name }}.scores import regression_scores
+    from {{ cookiecutter.package_name }}.release import shared_metrics
 
     classes = candidate["classes"]
     if sorted(published["classes"]) != sorted(classes):
@@ -225,86 +212,35 @@ def compare(published: dict[str, Any], candidate: dict[str, Any]) -> tuple[list[
         )
     targets = [json.loads(line)["target"] for line in HOLDOUT.read_text("utf-8").splitlines()]
     old, new = answers(published, classes), answers(candidate, classes)
-    pairs = enumerate(zip(old, new, strict=True))
-    both = [index for index, (one, other) in pairs if one is not None and other is not None]
-    if not both:
-        raise GateError(f"the published {published['version']} refused every holdout record")
-
-    def measured(scored: list[list[float] | None]) -> Any:
-        matrix = np.asarray([scored[index] for index in both])
-        truth = [targets[index] for index in both]
-        if classes:
-            return holdout_metrics(truth, matrix, classes, config)
-        return RegressionMetrics(**regression_scores(truth, *matrix.T))
-
-    return both, measured(old), measured(new)
-
-
-def print_table(
-    comparison: tuple[str, str, int, int],
-    old: dict[str, Any],
-    new: dict[str, Any],
-    hashes: tuple[str, str],
-) -> None:
-    """Both models' holdout metrics, the gated ones with their tolerance and verdict, and
-    whether they trained on the same data."""
-    from {{ cookiecutter.package_name }}.config import config
-
-    newest, candidate, rows, of = comparison
-    tolerances = config.gate.metrics
-    print(
-        f"\nGate: {distribution()} {candidate} (candidate) against {newest} (the newest "
-        f"published), on {rows} of {of} holdout rows\n"
-    )
-    width = max(len(metric) for metric in old) + 2
-    print(f"{'metric':<{width}}{newest:>12}{candidate:>12}{'change':>10}  tolerance")
-    for metric in old:
-        change = new[metric] - old[metric]
-        verdict = "not gated"
-        if metric in tolerances:
-            worse = config.gate.worse_by(metric, old[metric], new[metric]) > tolerances[metric]
-            verdict = f"{tolerances[metric]:<10g} {'WORSE' if worse else 'ok'}"
-        figures = f"{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}"
-        print(f"{metric:<{width}}{figures}  {verdict}")
-    same_data = "same training data" if hashes[0] == hashes[1] else "OTHER TRAINING DATA"
-    print(f"{'data sha256':<{width}}{hashes[0][:10]:>12}{hashes[1][:10]:>12}  {same_data}\n")
+    return shared_metrics(old, new, targets, classes)
 
 
 def decide(index_url: str, reason: str | None, folder: Path) -> None:
     """Compare the candidate with the newest published version below it, record the decision."""
-    from {{ cookiecutter.package_name }} import __version__
-    from {{ cookiecutter.package_name }}.metrics import gate_comparisons
+    from {{ cookiecutter.package_name }} import __version__, release
     from {{ cookiecutter.package_name }}.results import GateRecord
-    from {{ cookiecutter.package_name }}.stages import record_gate
 
     name = distribution()
-    record_gate(None)  # an earlier decision never outlives this run: only a pass is written back
+    release.record_gate(None)  # an earlier decision never outlives this run: a pass is written back
     if same := published_wheel(index_url, f"{name}=={__version__}", folder / "same"):
         check_already_published(same, folder, __version__)
         return
     wheel = published_wheel(index_url, f"{name}<{__version__}", folder / "below")
     if wheel is None:
         print(f"Gate: no version of {name} below {__version__} on the index: first release")
-        record_gate(
-            GateRecord(
-                checked_at=datetime.now(UTC),
-                published_version=None,
-                rows=0,
-                comparisons=[],
-                published_data_sha256=None,
-                passed=True,
-                override_reason=None,
-            )
-        )
+        first: dict[str, Any] = {"published_version": None, "rows": 0, "comparisons": []}
+        first |= {"published_data_sha256": None, "passed": True, "override_reason": None}
+        release.record_gate(GateRecord(checked_at=datetime.now(UTC), **first))
         return
     published = score_published(wheel, folder)
     candidate = score_holdout(HOLDOUT)
     both, old_metrics, new_metrics = compare(published, candidate)
-    comparisons = gate_comparisons(old_metrics, new_metrics)
+    comparisons = release.gate_comparisons(old_metrics, new_metrics)
     newest = published["version"]
-    table = (newest, __version__, len(both), len(answers(candidate, candidate["classes"])))
+    print(f"\nGate: {name} {__version__} (candidate) against {newest} (the newest published)")
     hashes = (published["data_sha256"], candidate["data_sha256"])
-    print_table(table, old_metrics.model_dump(), new_metrics.model_dump(), hashes)
+    rows = (len(both), len(answers(candidate, candidate["classes"])))
+    print(release.gate_table((newest, __version__), old_metrics, new_metrics, rows, hashes))
     passed = all(item.passed for item in comparisons)
     if passed and reason:
         print(f"Gate: passed; {OVERRIDE} is not needed and is not recorded")
@@ -317,7 +253,7 @@ def decide(index_url: str, reason: str | None, folder: Path) -> None:
             f'reviewed commit, or release it anyway with {OVERRIDE}="why" (recorded in its '
             "metadata and model card)"
         )
-    record_gate(
+    release.record_gate(
         GateRecord(
             checked_at=datetime.now(UTC),
             published_version=newest,
@@ -355,5 +291,5 @@ if __name__ == "__main__":
     else:
         try:
             main()
-        except GateError as error:
+        except ValueError as error:  # GateError, or the package's: each says what to fix
             sys.exit(f"Gate failed: {error}")

@@ -7,8 +7,8 @@ from batch_reference import hostile_rows
 
 from {{ cookiecutter.package_name }} import EXAMPLE_RECORD
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, config
-from {{ cookiecutter.package_name }}.data import load_dataset
-from {{ cookiecutter.package_name }}.stages import Part, prepare
+from {{ cookiecutter.package_name }}.data import Part, load_dataset
+from {{ cookiecutter.package_name }}.stages import prepare
 
 # Lines for the end of the run, such as the ONNX parity figures of tests/model/test_estimators.py.
 REPORT: list[str] = []

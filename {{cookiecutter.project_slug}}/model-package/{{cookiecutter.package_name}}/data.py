@@ -2,13 +2,16 @@
 describes: its classes, or numbers."""
 
 import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
 from pydantic import ValidationError
 
-from .config import DataConfig
+from .columns import model_inputs, to_columns
+from .config import Config, DataConfig, config
 from .input_schema import InputRecord
 from .results import INPUT_FIELDS, RECORD_LIST
 from .strict_record import expected_kind
@@ -135,3 +138,35 @@ def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def sha256_of(path: Path) -> str:
     """Content hash recorded in the model metadata, so a model names the data it was trained on."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class MissingStageInputError(ValueError):
+    """A stage's input file is not there: an earlier stage has not run."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One side of the split: records as the input schema validated them, and their targets
+    (class names, or numbers)."""
+
+    records: list[dict[str, Any]]
+    targets: list[Any]
+
+    def inputs(self, config: Config = config) -> pd.DataFrame:
+        """The pipeline's input columns, built as serving builds them."""
+        numeric, categorical = config.features.numeric, config.features.categorical
+        return pd.DataFrame(model_inputs(to_columns(self.records), numeric, categorical))
+
+    def write(self, path: Path) -> None:
+        lines = (
+            json.dumps({"record": record, "target": target}, ensure_ascii=False)
+            for record, target in zip(self.records, self.targets, strict=True)
+        )
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> "Part":
+        if not path.is_file():
+            raise MissingStageInputError(f"{path}: missing; run the prepare stage first")
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return cls([row["record"] for row in rows], [row["target"] for row in rows])

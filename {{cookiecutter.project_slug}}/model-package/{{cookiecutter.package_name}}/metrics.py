@@ -1,5 +1,5 @@
 """Holdout metrics of a classifier or a regression (what training records and the card shows),
-and the promotion gate's comparison of two models by them."""
+and the evaluate stage's plot data."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_curve
 from sklearn.pipeline import Pipeline
 
+from .card import CALIBRATION_BINS, calibration_inputs
 from .config import Config, config
 from .results import (
     ClassificationMetrics,
-    GateComparison,
     HoldoutMetrics,
     Interval,
     RegressionMetrics,
@@ -70,19 +71,40 @@ def holdout_metrics(
     )
 
 
-def gate_comparisons(
-    published: HoldoutMetrics, candidate: HoldoutMetrics, config: Config = config
-) -> list[GateComparison]:
-    """The promotion gate, metric by metric of config.yml's gate section: the candidate passes a
-    metric when it is worse than the published model by at most that metric's tolerance."""
-    old, new = published.model_dump(), candidate.model_dump()
-    return [
-        GateComparison(
-            metric=metric,
-            published=old[metric],
-            candidate=new[metric],
-            tolerance=tolerance,
-            passed=config.gate.worse_by(metric, old[metric], new[metric]) <= tolerance + 1e-12,
-        )
-        for metric, tolerance in config.gate.metrics.items()
-    ]
+def plot_tables(
+    pipeline: Any, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
+) -> dict[str, pd.DataFrame]:
+    """A classifier's plot data: ROC, calibration and confusion on the holdout. Two classes: the
+    positive class's ROC curve and calibration. More: one-vs-rest ROC pooled over the classes,
+    and the calibration of the most probable class."""
+    probabilities = pipeline.predict_proba(inputs)
+    classes = [str(name) for name in pipeline.classes_]
+    truth = np.asarray(labels)
+    positive = config.data.class_names[0]
+    if len(classes) == 2:
+        hits, scores = truth == positive, probabilities[:, classes.index(positive)]
+    else:
+        hits = (truth[:, None] == np.asarray(classes)[None, :]).ravel()
+        scores = probabilities.ravel()
+    calibration_hits, calibration_scores = calibration_inputs(
+        truth, probabilities, classes, positive
+    )
+    fpr, tpr, _ = roc_curve(hits, scores)
+    observed, expected = calibration_curve(
+        calibration_hits, calibration_scores, n_bins=CALIBRATION_BINS
+    )
+    return {
+        "roc.csv": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
+        "calibration.csv": pd.DataFrame({"predicted": expected, "observed": observed}),
+        "confusion.csv": pd.DataFrame({"actual": truth, "predicted": pipeline.predict(inputs)}),
+    }
+
+
+def value_plot_tables(
+    pipeline: Any, inputs: pd.DataFrame, targets: Sequence[float], config: Config = config
+) -> dict[str, pd.DataFrame]:
+    """A regression's plot data: each holdout row's actual and predicted value, and residual."""
+    predicted = np.asarray(pipeline.predict(inputs), dtype=np.float64).ravel()
+    actual = np.asarray(targets, dtype=np.float64)
+    table = {"actual": actual, "predicted": predicted, "residual": actual - predicted}
+    return {"predictions.csv": pd.DataFrame(table)}

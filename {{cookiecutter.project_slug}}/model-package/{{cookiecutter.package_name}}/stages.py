@@ -20,23 +20,18 @@ import math
 import platform
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as distributions
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from loguru import logger
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import roc_curve
 from sklearn.model_selection import KFold, cross_val_predict, train_test_split
 
 from ._version import __version__
-from .card import CALIBRATION_BINS, calibration_inputs, render_card
-from .columns import model_inputs, to_columns
+from .card import render_card
 from .config import (
     DATASET_DIR,
     PREPARED_DIR,
@@ -45,21 +40,20 @@ from .config import (
     Config,
     config,
 )
-from .data import load_dataset, sha256_of, to_records
+from .data import MissingStageInputError, Part, load_dataset, sha256_of, to_records
 from .drift import build_profile, model_features
 from .estimators import build_pipeline, resolve_estimator, to_onnx
-from .metrics import score
+from .metrics import plot_tables, score, value_plot_tables
 from .persistence import (
     ModelNotTrainedError,
     load_metadata,
     load_pipeline,
-    save_metadata,
     save_model,
 )
+from .release import StaleModelError, check
 from .results import (
     INPUT_FIELDS,
     FeatureLists,
-    GateRecord,
     HoldoutMetrics,
     Interval,
     ModelMetadata,
@@ -71,38 +65,6 @@ LIBRARIES = ("numpy", "pandas", "scikit-learn", "skl2onnx", "onnx", "onnxruntime
 # is calibrated on out-of-fold residuals of this many folds.
 TARGET_BINS = 10
 INTERVAL_FOLDS = 5
-
-
-class MissingStageInputError(ValueError):
-    """A stage's input file is not there: an earlier stage has not run."""
-
-
-@dataclass(frozen=True)
-class Part:
-    """One side of the split: records as the input schema validated them, and their targets
-    (class names, or numbers)."""
-
-    records: list[dict[str, Any]]
-    targets: list[Any]
-
-    def inputs(self, config: Config = config) -> pd.DataFrame:
-        """The pipeline's input columns, built as serving builds them."""
-        numeric, categorical = config.features.numeric, config.features.categorical
-        return pd.DataFrame(model_inputs(to_columns(self.records), numeric, categorical))
-
-    def write(self, path: Path) -> None:
-        lines = (
-            json.dumps({"record": record, "target": target}, ensure_ascii=False)
-            for record, target in zip(self.records, self.targets, strict=True)
-        )
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-    @classmethod
-    def read(cls, path: Path) -> "Part":
-        if not path.is_file():
-            raise MissingStageInputError(f"{path}: missing; run the prepare stage first")
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        return cls([row["record"] for row in rows], [row["target"] for row in rows])
 
 
 def strata(targets: pd.Series, config: Config = config) -> pd.Series:
@@ -250,97 +212,6 @@ def evaluate(
     metrics_file.write_text(metadata.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8")
     logger.success("Wrote {} and the plot data in {}", metrics_file, plots)
     return metadata.metrics
-
-
-def plot_tables(
-    pipeline: Any, inputs: pd.DataFrame, labels: Sequence[str], config: Config = config
-) -> dict[str, pd.DataFrame]:
-    """A classifier's plot data: ROC, calibration and confusion on the holdout. Two classes: the
-    positive class's ROC curve and calibration. More: one-vs-rest ROC pooled over the classes,
-    and the calibration of the most probable class."""
-    probabilities = pipeline.predict_proba(inputs)
-    classes = [str(name) for name in pipeline.classes_]
-    truth = np.asarray(labels)
-    positive = config.data.class_names[0]
-    if len(classes) == 2:
-        hits, scores = truth == positive, probabilities[:, classes.index(positive)]
-    else:
-        hits = (truth[:, None] == np.asarray(classes)[None, :]).ravel()
-        scores = probabilities.ravel()
-    calibration_hits, calibration_scores = calibration_inputs(
-        truth, probabilities, classes, positive
-    )
-    fpr, tpr, _ = roc_curve(hits, scores)
-    observed, expected = calibration_curve(
-        calibration_hits, calibration_scores, n_bins=CALIBRATION_BINS
-    )
-    return {
-        "roc.csv": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
-        "calibration.csv": pd.DataFrame({"predicted": expected, "observed": observed}),
-        "confusion.csv": pd.DataFrame({"actual": truth, "predicted": pipeline.predict(inputs)}),
-    }
-
-
-def value_plot_tables(
-    pipeline: Any, inputs: pd.DataFrame, targets: Sequence[float], config: Config = config
-) -> dict[str, pd.DataFrame]:
-    """A regression's plot data: each holdout row's actual and predicted value, and residual."""
-    predicted = np.asarray(pipeline.predict(inputs), dtype=np.float64).ravel()
-    actual = np.asarray(targets, dtype=np.float64)
-    table = {"actual": actual, "predicted": predicted, "residual": actual - predicted}
-    return {"predictions.csv": pd.DataFrame(table)}
-
-
-class StaleModelError(ValueError):
-    """The trained model is not what config.yml and the data would train now."""
-
-
-def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> ModelMetadata:
-    """Before a build: the trained model is this version's and fits config.yml and the data.
-
-    The build packages the model the tests ran against; it never trains one of its own.
-    """
-    metadata = load_metadata(__version__, model_dir)
-    _, params = resolve_estimator(config.model, config.split.random_state, config.task)
-    features = FeatureLists(
-        numeric=config.features.numeric, categorical=config.features.categorical
-    )
-    expected = {
-        "task": (metadata.task, config.task),
-        "estimator": (metadata.estimator, config.model.estimator),
-        "params": (metadata.params, json.loads(json.dumps(params))),
-        "target": (metadata.target, config.data.target),
-        "classes": (sorted(metadata.classes), sorted(config.data.class_names)),
-        "interval": (
-            metadata.interval and metadata.interval.coverage,
-            config.model.interval_coverage if config.task == "regression" else None,
-        ),
-        "features": (metadata.features, features),
-        "data": (metadata.data_sha256, sha256_of(DATASET_DIR / config.data.file)),
-    }
-    if stale := [name for name, (trained, wanted) in expected.items() if trained != wanted]:
-        raise StaleModelError(
-            f"the trained model {__version__} has other {', '.join(stale)} than config.yml and "
-            "the data give now; train it again (tox -e train, or test_package) before building"
-        )
-    logger.success("Trained model {} fits config.yml and the data", __version__)
-    return metadata
-
-
-def record_gate(
-    gate: GateRecord | None,
-    config: Config = config,
-    prepared_dir: Path = PREPARED_DIR,
-    model_dir: Path = TRAINED_MODEL_DIR,
-) -> ModelMetadata:
-    """Write the gate's decision (None: not gated) into the trained model's metadata and card,
-    before the build."""
-    metadata = load_metadata(__version__, model_dir).model_copy(update={"gate": gate})
-    pipeline = load_pipeline(__version__, model_dir)
-    holdout = Part.read(prepared_dir / "holdout.jsonl")
-    card = render_card(metadata, pipeline, holdout.inputs(config), holdout.targets, config)
-    save_metadata(metadata, card, model_dir)
-    return metadata
 
 
 STAGES = {"prepare": prepare, "train": train, "evaluate": evaluate}

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.config import (
 )
 from {{ cookiecutter.package_name }}.estimators import ALIASES, resolve_estimator
 from {{ cookiecutter.package_name }}.features import ENGINEERED_FEATURES
-from {{ cookiecutter.package_name }}.metrics import gate_comparisons
+from {{ cookiecutter.package_name }}.release import gate_comparisons
 from {{ cookiecutter.package_name }}.results import (
     INPUT_FIELDS,
     LOWER_IS_BETTER,

@@ -10,9 +10,9 @@ from {{ cookiecutter.package_name }} import (
     load_model,
     make_prediction,
 )
+from {{ cookiecutter.package_name }}.data import Part
 from {{ cookiecutter.package_name }}.metrics import score
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.stages import Part
 
 # Every estimator of estimators.py clears these at its default parameters; always predicting "did
 # not survive" would score an accuracy of 0.62 and a ROC AUC of 0.5.

@@ -11,8 +11,8 @@ import pytest
 from {{ cookiecutter.package_name }} import TASK, __version__, load_card, load_model
 from {{ cookiecutter.package_name }}.config import TRAINED_MODEL_DIR, config
 from {{ cookiecutter.package_name }}.persistence import load_metadata
+from {{ cookiecutter.package_name }}.release import record_gate
 from {{ cookiecutter.package_name }}.results import GateComparison, GateRecord
-from {{ cookiecutter.package_name }}.stages import record_gate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 PLOTS = {

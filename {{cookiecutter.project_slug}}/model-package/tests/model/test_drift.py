@@ -12,9 +12,10 @@ from {{ cookiecutter.package_name }} import (
     value_bins,
 )
 from {{ cookiecutter.package_name }}.config import PREPARED_DIR, config
+from {{ cookiecutter.package_name }}.data import Part
 from {{ cookiecutter.package_name }}.drift import DRIFT, STABLE, _profile, psi
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.stages import Part, unseen_predictions
+from {{ cookiecutter.package_name }}.stages import unseen_predictions
 
 
 def test_psi() -> None:

@@ -15,10 +15,11 @@ import pytest
 
 from {{ cookiecutter.package_name }} import TASK, __version__
 from {{ cookiecutter.package_name }}.config import ConfigError, ModelConfig, config
+from {{ cookiecutter.package_name }}.data import Part
 from {{ cookiecutter.package_name }}.estimators import ALIASES
 from {{ cookiecutter.package_name }}.persistence import load_pipeline, load_session
 from {{ cookiecutter.package_name }}.predict import ONNX_PROBABILITIES, session_feed
-from {{ cookiecutter.package_name }}.stages import Part, train
+from {{ cookiecutter.package_name }}.stages import train
 
 PROBABILITY_TOLERANCE = 1e-5
 BOUNDARY = 1e-4

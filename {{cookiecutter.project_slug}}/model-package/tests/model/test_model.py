@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }} import (
     make_prediction,
 )
 from {{ cookiecutter.package_name }}.config import DATASET_DIR, ModelConfig, config
-from {{ cookiecutter.package_name }}.data import sha256_of
+from {{ cookiecutter.package_name }}.data import Part, sha256_of
 from {{ cookiecutter.package_name }}.metrics import holdout_metrics, score
 from {{ cookiecutter.package_name }}.persistence import (
     SUFFIXES,
@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.persistence import (
 )
 from {{ cookiecutter.package_name }}.results import INPUT_FIELDS
 from {{ cookiecutter.package_name }}.scores import regression_scores
-from {{ cookiecutter.package_name }}.stages import Part, train
+from {{ cookiecutter.package_name }}.stages import train
 
 
 def test_metadata_describes_the_artifact(holdout: Part) -> None:

@@ -16,8 +16,8 @@ from {{ cookiecutter.package_name }} import (
     load_model,
     make_prediction,
 )
+from {{ cookiecutter.package_name }}.data import Part
 from {{ cookiecutter.package_name }}.persistence import load_pipeline
-from {{ cookiecutter.package_name }}.stages import Part
 from {{ cookiecutter.package_name }}.strict_record import value_types
 
 REQUIRED = [name for name, field in InputRecord.model_fields.items() if field.is_required()]

@@ -10,13 +10,11 @@ from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.package_name }} import CLASSES, TASK, InputRecord, __version__
 from {{ cookiecutter.package_name }}.config import ModelConfig, config
+from {{ cookiecutter.package_name }}.data import MissingStageInputError, Part
 from {{ cookiecutter.package_name }}.persistence import ModelNotTrainedError, load_metadata
+from {{ cookiecutter.package_name }}.release import StaleModelError, check
 from {{ cookiecutter.package_name }}.stages import (
-    MissingStageInputError,
-    Part,
-    StaleModelError,
     calibrate_interval,
-    check,
     evaluate,
     strata,
     train,
