@@ -51,6 +51,7 @@ EXPECTED_FILES = {
     "model-package/tests/model/test_model.py",
     "model-package/tests/model/test_predict.py",
     "model-package/tests/model/test_scores.py",
+    "model-package/tests/model/test_release.py",
     "model-package/tests/model/test_stages.py",
     "model-package/tests/model/test_wheel.py",
     "model-package/{package}/VERSION",
