@@ -3,6 +3,7 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, status
@@ -49,6 +50,48 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=code)
 
 
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the schema of the body the predict route validates itself."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = FastAPI.openapi(app)  # made once, kept as app.openapi_schema
+    _, body = models_json_schema(
+        [(PredictionRequest, "validation")], ref_template="#/components/schemas/{model}"
+    )
+    schemas = document["components"]["schemas"]
+    for name, schema in body["$defs"].items():
+        if schemas.setdefault(name, schema) != schema:
+            raise RuntimeError(f"two different schemas are both called {name} in the API")
+    return document
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error answered in the same JSON envelope (ErrorResponse), with the request's id."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = field_errors(error)
+        logger.info("Rejected request: {} invalid fields", len(errors))
+        return error_response(
+            request, status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid request", errors=errors
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_away(request: Request, error: OperationalError) -> JSONResponse:
+        logger.warning("The prediction log's database is unreachable: {}", type(error).__name__)
+        response = error_response(
+            request, status.HTTP_503_SERVICE_UNAVAILABLE, "the database is unreachable; retry"
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        response = error_response(request, error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or settings_from_environment()
     setup_logging(settings)
@@ -83,44 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services(settings, predictor, metrics, prediction_log, engine)
 
-    def openapi() -> dict[str, Any]:
-        """FastAPI's document, plus the schema of the body the predict route validates itself."""
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = FastAPI.openapi(app)  # made once, kept as app.openapi_schema
-        _, body = models_json_schema(
-            [(PredictionRequest, "validation")], ref_template="#/components/schemas/{model}"
-        )
-        schemas = document["components"]["schemas"]
-        for name, schema in body["$defs"].items():
-            if schemas.setdefault(name, schema) != schema:
-                raise RuntimeError(f"two different schemas are both called {name} in the API")
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = field_errors(error)
-        logger.info("Rejected request: {} invalid fields", len(errors))
-        return error_response(
-            request, status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid request", errors=errors
-        )
-
-    @app.exception_handler(OperationalError)
-    async def database_away(request: Request, error: OperationalError) -> JSONResponse:
-        logger.warning("The prediction log's database is unreachable: {}", type(error).__name__)
-        response = error_response(
-            request, status.HTTP_503_SERVICE_UNAVAILABLE, "the database is unreachable; retry"
-        )
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        response = error_response(request, error.status_code, str(error.detail))
-        response.headers.update(error.headers or {})
-        return response
+    app.openapi = partial(openapi_document, app)  # type: ignore[method-assign]
+    add_error_handlers(app)
 
     # Added first, so it runs innermost: behind the request id, in front of FastAPI's parsing.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
