@@ -41,7 +41,7 @@ from app.answers import answer_columns, response_items
 from app.config import Settings
 from app.db import make_engine, migrate
 from app.metrics import Metrics
-from app.prediction_log import PredictionLog
+from app.prediction_log import Answered, PredictionLog
 from app.prediction_log.ids import new_ids
 from app.schemas import PredictionRequest
 from bench.load import (
@@ -86,7 +86,7 @@ def log_writer_rate(url: str, spool: Path, rows: int = 50_000) -> float:
     result = make_prediction(records)
     answers = answer_columns(result)
     for request in range(rows // len(records)):  # queued first: only the writing is timed
-        log.append(f"bench-{request}", result.model_version, records, answers, 1.0)
+        log.append(Answered(f"bench-{request}", result.model_version, records, answers, 1.0))
     started = time.perf_counter()
     log.start()
     if not log.flush(timeout=600):

@@ -46,7 +46,7 @@ from app.db import (
 from app.main import create_app
 from app.metrics import Metrics
 from app.middleware import MAX_REQUEST_ID_LENGTH
-from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError, PredictionLog, writer
+from app.prediction_log import RETRY_AFTER_SECONDS, Answered, LogFullError, PredictionLog, writer
 from app.prediction_log.ids import new_ids
 from app.prediction_log.rows import PIECE_ROWS
 from bench.servers import API_ROOT
@@ -271,14 +271,14 @@ def test_a_refused_row_is_logged_and_the_writer_goes_on(
     record = InputRecord.model_validate(example)
 
     def append(request_id: str, version: str = "test", value: InputRecord = record) -> str:
-        (prediction_id,) = log.append(request_id, version, [value], made_up_answers(), 1)
+        (prediction_id,) = log.append(Answered(request_id, version, [value], made_up_answers(), 1))
         return prediction_id
 
     fresh = [append("fresh-1")]
     if engine.dialect.name == "postgresql":  # a value longer than its column: refused
         append("bad", version="v" * 65)
     else:  # SQLite takes any length, but no row without its latency
-        log.append("bad", "test", [record], made_up_answers(), cast(float, None))
+        log.append(Answered("bad", "test", [record], made_up_answers(), cast(float, None)))
     fresh.append(append("fresh-2"))
     log.start()
     assert log.flush(10)
@@ -317,7 +317,7 @@ def test_a_start_right_after_a_stop_keeps_a_writer(tmp_path: Path, example: Reco
     log.start()  # after the writer decided to end: another one
     assert log.thread is not first
     assert log.thread.is_alive()
-    log.append("r", "test", [record], made_up_answers(), 1.0)
+    log.append(Answered("r", "test", [record], made_up_answers(), 1.0))
     assert log.flush(10)
     written = {"outcome": "written"}
     assert log.metrics.registry.get_sample_value("prediction_log_rows_total", written) == 1
@@ -386,7 +386,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.metrics import Metrics
 from app.middleware import MAX_REQUEST_ID_LENGTH
-from app.prediction_log import PredictionLog
+from app.prediction_log import Answered, PredictionLog
 
 url, spool = sys.argv[1], Path(sys.argv[2])
 settings = Settings(_env_file=None, database_url=url, prediction_log_spool_dir=spool)
@@ -394,7 +394,7 @@ log = PredictionLog(make_engine(url), settings, Metrics("test"))
 records = [InputRecord.model_validate(EXAMPLE_RECORD)] * 3
 result = make_prediction(records)
 for request in range(int(sys.argv[3])):  # answered, the writer never started: all in the spool
-    ids = log.append(f"r{request}", "test", records, answer_columns(result), 1.0)
+    ids = log.append(Answered(f"r{request}", "test", records, answer_columns(result), 1.0))
     print(*ids, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -435,7 +435,7 @@ def test_a_live_workers_spool_is_left_to_it(tmp_path: Path, example: Record) -> 
     """Two logs on one folder, as two workers: neither takes the other's rows."""
     first, second = bare_log(tmp_path), bare_log(tmp_path)
     record = InputRecord.model_validate(example)
-    first.append("r", "test", [record], made_up_answers(), 1.0)
+    first.append(Answered("r", "test", [record], made_up_answers(), 1.0))
     second.start()
     assert second.flush(10)
     assert second.queued == 0
@@ -466,7 +466,7 @@ def test_a_full_log_holds_the_request_then_refuses_it(
     assert "PREDICTION_LOG_MAX_PENDING=3" in refused.json()["detail"]
     records = [InputRecord.model_validate(example)] * 2
     with pytest.raises(LogFullError):
-        writer_of(client).append("r", "v", records, made_up_answers(2), 1)
+        writer_of(client).append(Answered("r", "v", records, made_up_answers(2), 1))
     writer_of(client).start()
     assert client.post("/api/v1/predict", json=body).status_code == 200
     assert writer_of(client).flush(10)
@@ -522,8 +522,8 @@ def test_rows_whose_features_fail_are_written_without_them(tmp_path: Path, examp
     record = InputRecord.model_validate(example)
     nothing: dict[str, Any] = {}
     old = InputRecord.model_construct(**nothing)
-    (good,) = log.append("good", "test", [record], made_up_answers(), 1)
-    (kept,) = log.append("old", "test", [old], made_up_answers(), 1)
+    (good,) = log.append(Answered("good", "test", [record], made_up_answers(), 1))
+    (kept,) = log.append(Answered("old", "test", [old], made_up_answers(), 1))
     log.start()
     assert log.flush(10)
     log.stop()

@@ -8,6 +8,7 @@
 """
 
 from app.prediction_log.ids import issued_at
+from app.prediction_log.rows import Answered
 from app.prediction_log.writer import RETRY_AFTER_SECONDS, LogFullError, PredictionLog
 
-__all__ = ["RETRY_AFTER_SECONDS", "LogFullError", "PredictionLog", "issued_at"]
+__all__ = ["RETRY_AFTER_SECONDS", "Answered", "LogFullError", "PredictionLog", "issued_at"]

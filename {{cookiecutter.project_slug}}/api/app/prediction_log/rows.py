@@ -8,6 +8,7 @@ The rows are made when they are written, so that the request path only encodes J
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,28 +22,34 @@ from app.prediction_log.personal_data import PersonalData
 PIECE_ROWS = 1_000  # records per line: what the writer takes at once, and the most in memory
 
 
-def spool_lines(
-    ids: Sequence[str],
-    request_id: str,
-    model_version: str,
-    records: Sequence[InputRecord],
-    answers: Mapping[str, Sequence[Any]],
-    latency_ms: float,
-) -> list[bytes]:
+@dataclass(frozen=True)
+class Answered:
+    """One answered request, as the prediction log keeps it: its id, the model version that
+    answered, the records as validated, the answers (app/answers.py's columns) and the latency."""
+
+    request_id: str
+    model_version: str
+    records: Sequence[InputRecord]
+    answers: Mapping[str, Sequence[Any]]
+    latency_ms: float
+
+
+def spool_lines(ids: Sequence[str], answered: Answered) -> list[bytes]:
     """A request's rows as spool lines, PIECE_ROWS records to a line."""
     created_at = datetime.now(UTC)
     return [
         to_json(
             {
                 "ids": ids[start : start + PIECE_ROWS],
-                "request_id": request_id,
+                "request_id": answered.request_id,
                 "created_at": created_at,
-                "model_version": model_version,
-                "inputs": records[start : start + PIECE_ROWS],
+                "model_version": answered.model_version,
+                "inputs": answered.records[start : start + PIECE_ROWS],
                 "answers": {
-                    name: values[start : start + PIECE_ROWS] for name, values in answers.items()
+                    name: values[start : start + PIECE_ROWS]
+                    for name, values in answered.answers.items()
                 },
-                "latency_ms": latency_ms,
+                "latency_ms": answered.latency_ms,
             }
         )
         + b"\n"

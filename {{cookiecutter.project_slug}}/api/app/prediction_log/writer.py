@@ -15,7 +15,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,15 +25,13 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
-from {{ cookiecutter.package_name }} import InputRecord
-
 from app.config import Settings
 from app.db import predictions
 from app.metrics import Metrics
 from app.prediction_log.ids import new_ids
 from app.prediction_log.personal_data import PersonalData
 from app.prediction_log.retention import Retention
-from app.prediction_log.rows import PIECE_ROWS, database_rows, spool_lines
+from app.prediction_log.rows import PIECE_ROWS, Answered, database_rows, spool_lines
 from app.prediction_log.spool import Segment, Spool
 
 BATCH_ROWS = 1_000  # rows per transaction, of whole pieces (rows.PIECE_ROWS each at most)
@@ -123,36 +121,22 @@ class PredictionLog:
             self.metrics.forget_worker(segment.worker)
         self.condition.notify()
 
-    async def record(
-        self,
-        request_id: str,
-        model_version: str,
-        records: Sequence[InputRecord],
-        answers: Mapping[str, Sequence[Any]],
-        latency_ms: float,
-    ) -> list[str]:
+    async def record(self, answered: Answered) -> list[str]:
         """The records' prediction ids, in order, once their rows are in the spool; waits up to
         ROOM_WAIT_SECONDS for room, then raises LogFullError (OSError: the spool cannot be
         written)."""
         deadline = time.monotonic() + ROOM_WAIT_SECONDS
         while True:
             try:
-                return self.append(request_id, model_version, records, answers, latency_ms)
+                return self.append(answered)
             except LogFullError:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.05)
 
-    def append(
-        self,
-        request_id: str,
-        model_version: str,
-        records: Sequence[InputRecord],
-        answers: Mapping[str, Sequence[Any]],
-        latency_ms: float,
-    ) -> list[str]:
+    def append(self, answered: Answered) -> list[str]:
         """record() without the wait: LogFullError at once when there is no room."""
-        ids = new_ids(len(records))
+        ids = new_ids(len(answered.records))
         if not self.enabled:
             return ids  # PREDICTION_LOG=false: nothing is kept, so no outcome can be recorded
         if self.pending_rows + len(ids) > self.max_pending:  # only the writer lowers it meanwhile
@@ -160,7 +144,7 @@ class PredictionLog:
                 f"the prediction log has {self.pending_rows} rows waiting for its database "
                 f"(PREDICTION_LOG_MAX_PENDING={self.max_pending})"
             )
-        lines = spool_lines(ids, request_id, model_version, records, answers, latency_ms)
+        lines = spool_lines(ids, answered)
         with self.condition:
             # One write for the whole request: a request the spool refuses leaves no row.
             segment = self.spool.append(b"".join(lines), len(ids))

@@ -7,7 +7,7 @@ from pydantic_core import to_json
 from app import __version__
 from app.answers import answer_columns, response_items
 from app.api.deps import PREDICTION_REQUEST_BODY, Services, read_prediction_request
-from app.prediction_log import RETRY_AFTER_SECONDS, LogFullError
+from app.prediction_log import RETRY_AFTER_SECONDS, Answered, LogFullError
 from app.schemas import ErrorResponse, PredictionResponse
 
 router = APIRouter(prefix="/api/v1", tags=["predictions"])
@@ -50,9 +50,8 @@ async def predict(request: Request) -> Response:
     latency_ms = (time.perf_counter() - started) * 1000
     answers = answer_columns(result)
     try:
-        ids = await services.prediction_log.record(
-            request_id, result.model_version, body.records, answers, latency_ms
-        )
+        answered = Answered(request_id, result.model_version, body.records, answers, latency_ms)
+        ids = await services.prediction_log.record(answered)
     except (LogFullError, OSError) as error:  # never answer a prediction whose row could be lost
         logger.error("Prediction not answered, its rows could not be kept: {}", error)
         reason = str(error) if isinstance(error, LogFullError) else "its spool cannot be written"
