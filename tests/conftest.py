@@ -1,12 +1,41 @@
 """Fixtures shared by the template's tests; their helpers are in helpers.py."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import readme_commands, readme_environment, run
+from helpers import (
+    RAN_AS_WRITTEN,
+    not_run_as_written,
+    readme_block,
+    readme_commands,
+    readme_environment,
+    run_as_written,
+)
 
 # Files copied into a generated project by test_replace_the_model.py, not tests of this suite.
 collect_ignore = ["penguins"]
+READMES = ("README.md", "model-package/README.md", "api/README.md")
+DEFAULT_BAKE: list[Path] = []  # the default bake's folder, once a test has made it
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole slow tier, passed: every command of the default bake's READMEs ran as
+    written, or NOT_RUN_HERE says why not. The list, with the test that ran each, is printed."""
+    options = session.config.option
+    whole = session.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if not (DEFAULT_BAKE and whole and options.markexpr == "slow" and not options.keyword):
+        return
+    commands = [c for name in READMES for c in readme_commands(DEFAULT_BAKE[0] / name)]
+    reporter: Any = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.write_sep("=", "README commands run as written")
+    for command, test in RAN_AS_WRITTEN.items():
+        reporter.write_line(f"{test}: {command}")
+    if exitstatus == 0 and (left := not_run_as_written(commands)):
+        reporter.write_sep("=", "README commands neither run as written nor excused", red=True)
+        for command in left:
+            reporter.write_line(command)
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")
@@ -14,21 +43,17 @@ def baked_project(cookies_session) -> Path:
     """One project baked with the defaults, shared by the slow tests."""
     result = cookies_session.bake()
     assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
+    DEFAULT_BAKE.append(Path(result.project_path))
+    return DEFAULT_BAKE[0]
 
 
 @pytest.fixture(scope="session")
 def quick_start(baked_project: Path) -> str:
-    """The generated README's quick start, run as written at the project's root (all but its
-    last command, `tox -e serve`, which test_readme.py runs): every gate of both parts, the API
-    against the wheel the model's gates built. Their output."""
-    commands = readme_commands(baked_project / "README.md")
-    assert commands[-1] == "tox -e serve", commands
-    outputs = [
-        run(["bash", "-c", command], cwd=baked_project, env=readme_environment()).stdout
-        for command in commands[:-1]
-    ]
-    return "\n".join(outputs)
+    """The generated README's quick start block, run as written at the project's root (its
+    `tox -e serve` is test_readme.py's): every gate of both parts, the API against the wheel the
+    model's gates built. Their output."""
+    commands = readme_block(baked_project / "README.md", "tox -e check")
+    return run_as_written(commands, cwd=baked_project, env=readme_environment()).stdout
 
 
 @pytest.fixture(scope="session")

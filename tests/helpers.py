@@ -71,7 +71,7 @@ def api_gates(project: Path, tests: str = "test_app") -> str:
     environment = clean_environment(PYTEST_ADDOPTS="-rA")  # what passing tests print, too
     if browser:
         environment["REQUIRE_BROWSER"] = "1"  # a browser test that cannot start fails
-    report = run(["bash", "-c", command], cwd=project / "api", env=environment).stdout
+    report = run_as_written([command], cwd=project / "api", env=environment).stdout
     assert_api_report(project, report, browser)
     return report
 
@@ -93,10 +93,12 @@ def python_in(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def make_venv(path: Path, *requirements: str | Path) -> Path:
-    """A fresh virtual environment made (and filled) by uv: seconds instead of pip's half-minute."""
+def make_venv(path: Path, *requirements: str | Path, seed: bool = False) -> Path:
+    """A fresh virtual environment made (and filled) by uv: seconds instead of pip's half-minute;
+    `seed`: with pip in it, for a command that runs `python -m pip`."""
     uv = (sys.executable, "-m", "uv")
-    run([*uv, "venv", "--quiet", "--python", sys.executable, path], cwd=path.parent)
+    seeded = ["--seed"] if seed else []
+    run([*uv, "venv", "--quiet", *seeded, "--python", sys.executable, path], cwd=path.parent)
     if requirements:
         run(
             [*uv, "pip", "install", "--quiet", "--python", python_in(path), *requirements],
@@ -105,12 +107,72 @@ def make_venv(path: Path, *requirements: str | Path) -> Path:
     return path
 
 
-def readme_commands(readme: Path) -> list[str]:
-    """The commands of a README's console blocks, exactly as written (a trailing comment after
-    two spaces dropped)."""
+def readme_blocks(readme: Path) -> list[list[str]]:
+    """The commands of each of a README's console blocks, exactly as written (a trailing comment
+    after two spaces dropped)."""
     blocks = re.findall(r"```console\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
-    lines = [line.strip() for block in blocks for line in block.splitlines()]
-    return [re.sub(r"\s{2,}#.*$", "", line) for line in lines if line]
+    return [
+        [re.sub(r"\s{2,}#.*$", "", line.strip()) for line in block.splitlines() if line.strip()]
+        for block in blocks
+    ]
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """Every command of a README's console blocks, in order."""
+    return [command for block in readme_blocks(readme) for command in block]
+
+
+def readme_block(readme: Path, containing: str) -> list[str]:
+    """The one console block of a README that has a command containing `containing`."""
+    (block,) = [block for block in readme_blocks(readme) if any(containing in c for c in block)]
+    return block
+
+
+# README commands run as written in this session, and by which test: at the end of the whole slow
+# tier, conftest.py checks that every command of the default bake's READMEs is here or excused.
+RAN_AS_WRITTEN: dict[str, str] = {}
+# What cannot run here as written, and where the same work is tested instead.
+NOT_RUN_HERE = {
+    r"^git push$": "pushes to the team's remote, which a bake has not",
+    r"^PYSPARK_PYTHON=.* spark-submit --master yarn ": "needs a YARN cluster and S3; the scorer "
+    "runs on Spark local[2] in tox -e test_engines",
+    r"^(python -m venv batch-env|batch-env/bin/)": "packs an environment for that cluster",
+    r"^tox -e bench_batch$": "a benchmark of minutes, for a quiet machine; tox -e test_engines "
+    "runs its engines",
+    r'^git add -A && git commit -m "A new model: ': "commits a swap; the swap tests compare the "
+    "files before and after instead",
+    r"\.batch customers\.csv scores\.parquet$": "a reader's own table; the next block scores the "
+    "example's, as written",
+    r"^tox -e lock -- --upgrade$": "moves every pin to the newest release: a change to review",
+    r"^curl .*\$VALUE}\"$": "a regression's outcome; the mass swap's API tests send it",
+}
+
+
+def run_as_written(
+    commands: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """README commands as written, in one bash (a variable one sets holds for the next; the first
+    to fail stops it), recorded as run by the current test."""
+    done = run(["bash", "-ec", "\n".join(commands)], cwd=cwd, env=env, timeout=timeout)
+    ran_as_written(commands)
+    return done
+
+
+def ran_as_written(commands: Sequence[str]) -> None:
+    """Record README commands a test ran as written by other means (a server it started)."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    for command in commands:
+        RAN_AS_WRITTEN.setdefault(command, test)
+
+
+def not_run_as_written(commands: Sequence[str]) -> list[str]:
+    """Commands neither run as written in this session nor excused in NOT_RUN_HERE."""
+    return [
+        command
+        for command in commands
+        if command not in RAN_AS_WRITTEN
+        and not any(re.search(pattern, command) for pattern in NOT_RUN_HERE)
+    ]
 
 
 def readme_environment(**extra: str) -> dict[str, str]:

@@ -39,8 +39,10 @@ from helpers import (
     golden_path,
     postgres_bindir,
     postgres_server,
+    ran_as_written,
     readme_commands,
     run,
+    run_as_written,
     system_program,
 )
 
@@ -140,7 +142,7 @@ def image(
             if line.startswith("podman run "):
                 built.run_commands.append(line)
             else:
-                run(["bash", "-c", line], baked_project, environment)
+                run_as_written([line], baked_project, environment)
         print(f"build: {time.monotonic() - started:.0f} s (base {base})")
     try:
         yield built
@@ -179,6 +181,7 @@ def start(image: Image, command: str, **environment: str) -> tuple[str, str, flo
     while True:
         try:
             with urllib.request.urlopen(url + "/ready", timeout=5):
+                ran_as_written([command])  # with -d, a name and PORT added
                 return name, url, time.monotonic() - started
         except OSError:  # not listening yet, or 503 while the model loads
             if time.monotonic() - started > 120:
@@ -198,7 +201,7 @@ def round_trip(image: Image, url: str) -> tuple[str, str]:
     commands = readme_commands(image.project / "api" / "README.md")
     (smoke,) = [line for line in commands if "smoke_check.py" in line]
     environment = {**image.environment, "SERVICE_URL": url, "SMOKE_TIMEOUT": "30"}
-    answer = json.loads(run(["bash", "-c", smoke], image.project, environment).stdout)
+    answer = json.loads(run_as_written([smoke], image.project, environment).stdout)
     assert answer["ready"] == "ready" and answer["model_version"] == "0.1.0"
     outcome = {"prediction_id": answer["prediction_id"], "label": answer["label"]}
     assert call(url + "/api/v1/feedback", outcome)[0] == 201
@@ -292,7 +295,7 @@ def test_postgresql_migrated_by_the_pre_deploy_command(image: Image, tmp_path: P
     assert migrate.endswith(f" {image.tag} {pre_deploy}")
     with postgres_server() as database_url:
         environment = {**image.environment, "DATABASE_URL": database_url}
-        run(["bash", "-c", migrate], image.project, environment)
+        run_as_written([migrate], image.project, environment)
         name, url, seconds = start(image, serve, DATABASE_URL=database_url)
         print(f"with PostgreSQL: the first 200 on /ready after {seconds:.1f} s")
         user_and_health(image, name)

@@ -1,6 +1,7 @@
 """Slow tier: the model package's DVC pipeline from a fresh bake, as its README runs it."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import DEFAULTS, bake_ok, clean_environment, run
+from helpers import DEFAULTS, bake_ok, clean_environment, readme_block, run, run_as_written
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,6 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "test@example.com",
 }
 STAGES = ("prepare", "train", "evaluate")
-C_PARAM = f"{DEFAULTS['package_name']}/config.yml:model.params.C"
 
 
 def json_in(output: str) -> Any:
@@ -63,9 +63,12 @@ def test_dvc_pipeline_experiments_and_diffs(cookies, tmp_path: Path) -> None:
     run([*git, "commit", "-qm", "Project from mlops-template"], cwd=project, env=env)
     model_dir = project / "model-package"
     dvc = [sys.executable, "-m", "tox", "-qq", "-e", "dvc", "--"]
+    # The README's experiment block, line by line as written, with checks between the lines.
+    readme = model_dir / "README.md"
+    repro, commit, experiment, show, metrics, params, plots = readme_block(readme, "exp run")
 
     started = time.perf_counter()
-    first = run([*dvc, "repro"], cwd=model_dir, env=env).stdout
+    first = run_as_written([repro], model_dir, env).stdout
     repro_seconds = time.perf_counter() - started
     for stage in STAGES:
         assert f"Running stage '{stage}'" in first
@@ -77,8 +80,7 @@ def test_dvc_pipeline_experiments_and_diffs(cookies, tmp_path: Path) -> None:
     check = committed_metrics_check(project)
     not_committed = subprocess.run(["bash", "-c", check], cwd=model_dir, env=env, check=False)
     assert not_committed.returncode != 0
-    run([*git, "add", "-A"], cwd=project, env=env)
-    run([*git, "commit", "-qm", "Train the model"], cwd=project, env=env)
+    run_as_written([commit], model_dir, env)
     assert run([*git, "status", "--porcelain"], cwd=project, env=env).stdout == ""
     run(["bash", "-c", check], cwd=model_dir, env=env)
 
@@ -90,33 +92,49 @@ def test_dvc_pipeline_experiments_and_diffs(cookies, tmp_path: Path) -> None:
     assert json.loads(reproduced.read_text()) == recorded
 
     started = time.perf_counter()
-    run([*dvc, "exp", "run", "-S", f"{C_PARAM}=0.05"], cwd=model_dir, env=env)
+    run_as_written([experiment], model_dir, env)
     experiment_seconds = time.perf_counter() - started
+    (changed,) = re.findall(r" -S \S+:(\S+)=(\S+)$", experiment)
     shown = json_in(run([*dvc, "exp", "show", "--json"], cwd=model_dir, env=env).stdout)
     accuracies = {
         json.dumps(entry["data"]["metrics"]["reports/metrics.json"]["data"]["accuracy"])
         for entry in runs_of(shown)
     }
     assert len(accuracies) == 2, shown  # the baseline and the experiment differ
-    table = run([*dvc, "exp", "show", "--md", "--only-changed"], cwd=model_dir, env=env).stdout
+    table = run_as_written([show], model_dir, env).stdout
 
-    metrics_diff = run([*dvc, "metrics", "diff", "main"], cwd=model_dir, env=env).stdout
+    metrics_diff = run_as_written([metrics], model_dir, env).stdout
     assert re.search(r"reports/metrics\.json\s+accuracy\s+[\d.]+\s+[\d.]+", metrics_diff)
-    params_diff = run([*dvc, "params", "diff", "main"], cwd=model_dir, env=env).stdout
-    assert re.search(r"model\.params\.C\s+1(\.0)?\s+0\.05", params_diff), params_diff
+    params_diff = run_as_written([params], model_dir, env).stdout
+    name, value = map(re.escape, changed)
+    assert re.search(rf"{name}\s+1(\.0)?\s+{value}", params_diff), params_diff
     dag = run([*dvc, "dag"], cwd=model_dir, env=env).stdout
     assert all(f"| {stage} |" in dag for stage in STAGES)
-    plots = json_in(run([*dvc, "plots", "show", "--json"], cwd=model_dir, env=env).stdout)
-    drawn = {title for title, data in plots["data"].items() if data}
+    run_as_written([plots], model_dir, env)
+    assert (model_dir / "dvc_plots" / "index.html").is_file()
+    plotted = json_in(run([*dvc, "plots", "show", "--json"], cwd=model_dir, env=env).stdout)
+    drawn = {title for title, data in plotted["data"].items() if data}
     assert drawn == {  # a classifier's three; the regression's scatter has no file to draw
         "ROC curve on the holdout",
         "Calibration on the holdout (observed frequency against predicted probability)",
         "Confusion on the holdout",
-    }, plots["data"].keys()
+    }, plotted["data"].keys()
 
     again = run([*dvc, "repro"], cwd=model_dir, env=env).stdout
     assert "Running stage" not in again
     assert "Data and pipelines are up to date" in again
+
+    # The README's block that puts the data under DVC, as written, with a remote in $HOME.
+    home = tmp_path / "home"
+    home.mkdir()
+    cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
+    tracked = {**env, "HOME": str(home), "UV_CACHE_DIR": cache}
+    run_as_written(readme_block(readme, "remote add"), model_dir, tracked)
+    assert any((home / "dvc-storage").rglob("*")), "dvc push stored nothing"
+    assert run([*git, "status", "--porcelain"], cwd=project, env=env).stdout == ""
+    data = model_dir / DEFAULTS["package_name"] / "datasets"
+    assert (data / "titanic3.csv.dvc").is_file()
+    assert "Data and pipelines are up to date" in run([*dvc, "repro"], model_dir, env).stdout
 
     print(f"\n{dag}\n{table}\n{metrics_diff}\n{params_diff}")
     print(f"full dvc repro: {repro_seconds:.1f} s; dvc exp run: {experiment_seconds:.1f} s")

@@ -3,6 +3,7 @@
 import json
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -11,7 +12,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import clean_environment, golden_path, run
+from helpers import (
+    clean_environment,
+    golden_path,
+    readme_block,
+    readme_commands,
+    readme_environment,
+    run,
+    run_as_written,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +78,17 @@ def test_publish_install_serve(
     again = golden_path.publish(baked_project, index, PASSWORD).stdout
     assert "version 0.1.0 is already on the index and is left as it is" in again
     assert "bump titanic_survival_model/VERSION" in again
+
+    # The README's download of the published wheel (for a cluster), as written.
+    model = baked_project / "model-package"
+    url = golden_path.index_url_with_credentials(index, PASSWORD)
+    try:
+        download = readme_block(model / "README.md", "pip download")
+        run_as_written(download, model, readme_environment(MODEL_INDEX_URL=url))
+        (downloaded,) = (model / "wheels").glob("*.whl")
+        assert downloaded.read_bytes() == model_wheel.read_bytes()
+    finally:
+        shutil.rmtree(model / "wheels", ignore_errors=True)
 
     venv = tmp_path_factory.mktemp("api") / "venv"
     decoy = decoy_index.url + "/simple/"
@@ -153,18 +173,28 @@ def test_gate_holds_back_a_worse_model(tmp_path: Path) -> None:
     original = config_file.read_text()
     without_sex = original.replace("[pclass, sex, embarked,", "[pclass, embarked,")
     assert without_sex != original
-    reason = "sex is a protected attribute here: dropped on legal advice (ticket LEGAL-12)"
+    # The README's commands for a release, as written: the gate, the gate overridden with a
+    # reason, a version bump committed, and CI's line that tests, gates, builds and publishes.
+    commands = readme_commands(model / "README.md")
+    (override,) = [line for line in commands if line.startswith("GATE_OVERRIDE_REASON=")]
+    (reason,) = re.findall(r'^GATE_OVERRIDE_REASON="([^"]+)" tox -e gate$', override)
+    (ci,) = [line for line in commands if line.endswith(",publish_model")]
+    bump, commit, _ = readme_block(model / "README.md", "git push")  # no remote to push to
+    root = readme_commands(project / "README.md")[0]  # git init, add and commit
     with golden_path.serving(golden_path.start_index(tmp_path / "index", PASSWORD)) as index:
         url = golden_path.index_url_with_credentials(index, PASSWORD)
+        environment = readme_environment(MODEL_INDEX_URL=url, GATE_OVERRIDE_REASON="")
+        run_as_written([root], project, environment)
         golden_path.tox(model, "train")
-        first = golden_path.gate(project, url).stdout
+        first = run_as_written(["tox -e gate"], model, environment).stdout
         assert "below 0.1.0 on the index: first release" in first
         assert trained(package)["gate"]["published_version"] is None
         golden_path.tox(model, "build")
         golden_path.publish(project, index, PASSWORD)
         published = trained(package)["metrics"]
 
-        (package / "VERSION").write_text("0.2.0\n")
+        run_as_written([bump, commit], project, environment)
+        assert (package / "VERSION").read_text() == "0.2.0\n"
         config_file.write_text(without_sex)
         golden_path.tox(model, "train")
         candidate = trained(package)["metrics"]
@@ -185,7 +215,7 @@ def test_gate_holds_back_a_worse_model(tmp_path: Path) -> None:
         assert "Gate failed: the candidate 0.2.0 is worse than the published 0.1.0" in table
         assert trained(package)["gate"] is None  # a failed gate records nothing: no build
 
-        overridden = golden_path.gate(project, url, GATE_OVERRIDE_REASON=reason).stdout
+        overridden = run_as_written([override], model, environment).stdout
         assert "OVERRIDDEN" in overridden
         gate = trained(package)["gate"]
         assert (gate["passed"], gate["override_reason"]) == (False, reason)
@@ -195,9 +225,10 @@ def test_gate_holds_back_a_worse_model(tmp_path: Path) -> None:
         assert all(reason in card for card in cards)
 
         config_file.write_text(original)
-        golden_path.tox(model, "train")
-        restored = golden_path.gate(project, url).stdout
-        assert "Gate passed" in restored
+        twine = {"TWINE_REPOSITORY_URL": index.url + "/", "TWINE_USERNAME": golden_path.INDEX_USER}
+        released = run_as_written([ci], model, {**environment, **twine, "TWINE_PASSWORD": PASSWORD})
+        assert "Gate passed" in released.stdout
+        assert "publish: uploaded version 0.2.0" in released.stdout
         gate = trained(package)["gate"]
         assert (gate["passed"], gate["override_reason"]) == (True, None)
 

@@ -10,9 +10,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import readme_commands, readme_environment, run
+from conftest import READMES
+from helpers import (
+    NOT_RUN_HERE,
+    golden_path,
+    ran_as_written,
+    readme_commands,
+    readme_environment,
+    run,
+    run_as_written,
+)
 
-READMES = ("README.md", "model-package/README.md", "api/README.md")
 ROOT_README_LINES = 150
 
 
@@ -37,11 +45,13 @@ def test_the_readmes_are_short_and_their_links_resolve(cookies) -> None:
                 assert anchor in anchors(linked), f"{name} links to {target}: no such heading"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def test_every_excuse_names_a_readme_command(cookies) -> None:
+    """Each command NOT_RUN_HERE excuses from running as written is still in a README (the slow
+    tier runs all the others, and says so at its end)."""
+    project = Path(cookies.bake().project_path)
+    commands = [command for name in READMES for command in readme_commands(project / name)]
+    for pattern in NOT_RUN_HERE:
+        assert any(re.search(pattern, command) for command in commands), pattern
 
 
 @pytest.mark.slow
@@ -49,7 +59,8 @@ def test_the_quick_start_serves(baked_project: Path, quick_start: str) -> None:
     """The quick start's last command, as written: the API on the model just built, answering
     /ready; stopped with SIGTERM to its process group, it leaves nothing serving the port."""
     command = readme_commands(baked_project / "README.md")[-1]
-    port = free_port()
+    assert command == "tox -e serve"
+    port = golden_path.free_port()
     process = subprocess.Popen(
         ["bash", "-c", command],
         cwd=baked_project,
@@ -76,6 +87,7 @@ def test_the_quick_start_serves(baked_project: Path, quick_start: str) -> None:
     time.sleep(1)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "something still serves the port"
+    ran_as_written([command])
 
 
 @pytest.mark.slow
@@ -96,7 +108,7 @@ def test_format_fixes_what_lint_refuses(cookies) -> None:
         check=False,
     )
     assert refused.returncode != 0
-    run(["tox", "-e", "format"], cwd=project, env=environment)
+    run_as_written(["tox -e format"], cwd=project, env=environment)
     for part in ("model-package", "api"):
         run(["tox", "-e", "lint"], cwd=project / part, env=environment)
         tidy = (project / part / "scripts" / "untidy.py").read_text(encoding="utf-8")

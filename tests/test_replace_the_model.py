@@ -30,6 +30,7 @@ from helpers import (
     readme_commands,
     readme_environment,
     run,
+    run_as_written,
     system_program,
 )
 
@@ -91,7 +92,7 @@ def test_a_penguin_classifier_replaces_the_example(cookies, tmp_path: Path) -> N
     (check,) = [line for line in readme_commands(project / README) if line == "tox -e check"]
     browser = system_program("chromium")
     environment = readme_environment(PYTEST_ADDOPTS="-rA")  # what passing tests print, too
-    report = run(["bash", "-c", check], cwd=project, env=environment).stdout
+    report = run_as_written([check], cwd=project, env=environment).stdout
     print(report[report.index("model report") :].split("\n\n")[0])
     assert_api_report(project, report, browser)
     assert "PASSED tests/test_contract.py::test_only_public_names_are_imported" in report
