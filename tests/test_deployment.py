@@ -49,12 +49,18 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
         "publish_model",
         "test_api",
         "deploy_api",
+        "check_alerts",
     }
     python_version = context.get("python_version", PYTHON_VERSIONS[0])
     assert config["executors"]["python"]["docker"][0]["image"] == f"cimg/python:{python_version}"
 
     workflows = config["workflows"]
-    assert list(workflows) == ["train-test-release"]
+    assert list(workflows) == ["train-test-release", "alerts"]
+    # A scheduled pipeline runs the alerts check alone; every other pipeline, the release.
+    scheduled = {"equal": ["scheduled_pipeline", "<< pipeline.trigger_source >>"]}
+    assert workflows["alerts"]["when"] == scheduled
+    assert workflows["train-test-release"]["when"] == {"not": scheduled}
+    assert [next(iter(entry)) for entry in workflows["alerts"]["jobs"]] == ["check_alerts"]
     entries = {}
     for entry in workflows["train-test-release"]["jobs"]:
         job, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
@@ -125,6 +131,21 @@ def test_railway_start_command_is_the_only_one(cookies) -> None:
     assert (api / "Procfile").read_text() == f"web: {start}\n"
     dockerfile = (api / "Dockerfile").read_text()
     assert f"CMD {json.dumps(start.split())}" in dockerfile
+
+
+def test_the_alerts_cron_service_is_the_same_build_on_a_schedule(cookies) -> None:
+    """railway.alerts.json: the service's build, `python -m app.alerts` every five minutes, run
+    once per schedule (never restarted: a check that exits 1 has done its job)."""
+    api = bake_ok(cookies) / "api"
+    railway = json.loads((api / "railway.json").read_text())
+    alerts = json.loads((api / "railway.alerts.json").read_text())
+    assert alerts["$schema"] == railway["$schema"]
+    assert alerts["build"] == railway["build"]
+    assert alerts["deploy"] == {
+        "startCommand": "python -m app.alerts",
+        "cronSchedule": "*/5 * * * *",
+        "restartPolicyType": "NEVER",
+    }
 
 
 def test_dockerfile_passes_hadolint_and_keeps_the_credential_out(cookies) -> None:

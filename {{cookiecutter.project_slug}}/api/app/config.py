@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         default=None,
         description="The key of that hash; unset, a random one per process (hashes won't match).",
     )
+    service_url: str | None = Field(
+        default=None, description="The service that `python -m app.alerts` checks (its base URL)."
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Where `python -m app.alerts` posts what fires and resolves (Slack JSON).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -69,6 +70,19 @@ feedback = Table(
     Column("value", Float, nullable=True),
     Column("note", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What each alert rule said at the last check (python -m app.alerts, app/alerts/): a firing alert
+# is sent once and its resolution once, and counters are compared across the rule's window.
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("firing", Boolean, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("memory", JSON, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
 )
 
 

@@ -21,7 +21,7 @@ from app.api.routes import feedback, health, model, monitoring, pages, predict
 from app.config import Settings, settings_from_environment
 from app.db import check_schema, make_engine, migrate
 from app.logging_setup import setup_logging
-from app.metrics import Metrics
+from app.metrics import Metrics, ReadyCollector
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.monitoring import QualityCollector
 from app.prediction_log import PredictionLog
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics(predictor.version)
     prediction_log = PredictionLog(engine, settings, metrics)
     metrics.add_collector(QualityCollector(engine, lambda: predictor.metadata))
+    metrics.add_collector(ReadyCollector(predictor.version, predictor.check))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,10 +2,11 @@
 
 import os
 from collections import Counter as Tally
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
@@ -94,6 +95,22 @@ class Metrics:
         for label, count in Tally(labels).items():
             if label is not None:
                 self.predictions.labels(label, self.model_version).inc(count)
+
+
+class ReadyCollector(Collector):
+    """model_ready: 1 while /ready would answer 200 (the example record goes through the model),
+    judged at each scrape, as Prometheus cannot call /ready itself."""
+
+    def __init__(self, model_version: str, check: Callable[[], str | None]) -> None:
+        self.model_version = model_version
+        self.check = check
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        ready = GaugeMetricFamily(
+            "model_ready", "1 while the model answers the example record.", labels=["model_version"]
+        )
+        ready.add_metric([self.model_version], self.check() is None)
+        yield ready
 
 
 def binned(values: Sequence[float]) -> list[str]:

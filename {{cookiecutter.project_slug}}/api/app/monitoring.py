@@ -206,7 +206,13 @@ class QualityCollector(Collector):
             f"{', '.join(LIVE_FIGURES)} on outcomes of the last {GAUGE_HOURS} h.",
             labels=["model_version", "metric"],
         )
+        worse = GaugeMetricFamily(
+            "model_live_worse_than_holdout",
+            f"1 when a version's verdict on the last {GAUGE_HOURS} h is 'worse than the holdout'.",
+            labels=["model_version"],
+        )
         for entry in report:
+            worse.add_metric([entry.model_version], entry.verdict == "worse than the holdout")
             counts.add_metric([entry.model_version, "all"], entry.predictions)
             counts.add_metric([entry.model_version, "with_outcome"], entry.with_outcome)
             for metric in LIVE_FIGURES:
@@ -217,6 +223,7 @@ class QualityCollector(Collector):
                     measured.add_metric([entry.model_version, metric], value)
         yield counts
         yield measured
+        yield worse
         if drifted is None or drifted.report is None:
             return
         features = GaugeMetricFamily(

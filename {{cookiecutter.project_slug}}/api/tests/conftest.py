@@ -1,3 +1,4 @@
+import json
 import os
 import pwd
 import shutil
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+import {{ cookiecutter.package_name }} as model_package
 from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, InputRecord
 
 from app.answers import CLASSIFICATION, OUTCOME
@@ -50,6 +52,22 @@ def other_outcome(prediction: Record) -> Any:
 def feedback_for(prediction: Record, **more: Any) -> Record:
     """The feedback body that says the model was right about `prediction`."""
     return {"prediction_id": prediction["prediction_id"], OUTCOME: prediction[OUTCOME], **more}
+
+
+def broken_copy(root: Path, damage: str) -> Path:
+    """A copy of the installed model package with its trained model deleted or damaged."""
+    installed = Path(model_package.__file__).parent
+    copy = root / installed.name
+    shutil.copytree(installed, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    models = copy / "trained_models"
+    if damage == "no model":
+        shutil.rmtree(models)
+    elif damage == "wrong features":  # loads, then fails on the first prediction
+        (card,) = models.glob("*.json")
+        metadata = json.loads(card.read_text(encoding="utf-8"))
+        metadata["features"]["numeric"].append("no_such_feature")
+        card.write_text(json.dumps(metadata), encoding="utf-8")
+    return root
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,34 +5,17 @@ were deleted or damaged, put first on PYTHONPATH.
 """
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import uvicorn
+from conftest import broken_copy, uvicorn
 
 import {{ cookiecutter.package_name }} as model_package
 
 URL = "/api/v1/predict"
 BODY = {"records": [model_package.EXAMPLE_RECORD]}
-
-
-def broken_copy(root: Path, damage: str) -> Path:
-    """A copy of the installed model package with its trained model deleted or damaged."""
-    installed = Path(model_package.__file__).parent
-    copy = root / installed.name
-    shutil.copytree(installed, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    models = copy / "trained_models"
-    if damage == "no model":
-        shutil.rmtree(models)
-    elif damage == "wrong features":  # loads, then fails on the first prediction
-        (card,) = models.glob("*.json")
-        metadata = json.loads(card.read_text(encoding="utf-8"))
-        metadata["features"]["numeric"].append("no_such_feature")
-        card.write_text(json.dumps(metadata), encoding="utf-8")
-    return root
 
 
 def assert_envelope(response: httpx.Response, status: int, detail: str) -> None:

@@ -1,0 +1,481 @@
+"""Alerts: the rules file, each rule's verdict, and `python -m app.alerts` run for real against a
+real service, posting to a local webhook receiver: each alert sent once, its resolution once."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from conftest import Postgres, Record, broken_copy, feedback_for, other_outcome, uvicorn
+
+from app.alerts.checks import CHECKS, increase
+from app.alerts.readings import Reading
+from app.alerts.rules import EXPRESSIONS, RulesError, load_rules, prometheus_rules
+from app.answers import CLASSIFICATION, OUTCOME
+from bench.servers import API_ROOT
+
+RULES = load_rules()
+
+
+class Receiver:
+    """A webhook on 127.0.0.1: keeps the text of every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        received = self.messages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(json.loads(body)["text"])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/secret-token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self) -> list[str]:
+        """The messages received since the last take."""
+        taken = list(self.messages)
+        self.messages.clear()
+        return taken
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+def rules_file(tmp_path: Path, **changes: dict[str, Any]) -> Path:
+    """alerts.yml with some rules' fields changed (a window of seconds, a lower threshold)."""
+    raw = yaml.safe_load((API_ROOT / "alerts.yml").read_text())
+    for name, fields in changes.items():
+        raw[name].update(fields)
+    path = tmp_path / "alerts.yml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def check(
+    url: str, database: str, receiver: Receiver, rules: Path | None = None, webhook: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """One `python -m app.alerts`, as the cron service runs it (posting to `webhook` instead of
+    the receiver, when given)."""
+    environment = {
+        "SERVICE_URL": url,
+        "DATABASE_URL": database,
+        "ALERT_WEBHOOK_URL": webhook or receiver.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "app.alerts"]
+    if rules:
+        command += ["--rules", str(rules)]
+    return subprocess.run(
+        command,
+        cwd=API_ROOT,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def predict(url: str, records: list[Record]) -> list[dict[str, Any]]:
+    response = httpx.post(f"{url}/api/v1/predict", json={"records": records}, timeout=60)
+    response.raise_for_status()
+    predictions: list[dict[str, Any]] = response.json()["predictions"]
+    return predictions
+
+
+def fired(messages: list[str], summary_of: str) -> bool:
+    return any(m.startswith("[FIRING]") and RULES[summary_of].summary in m for m in messages)
+
+
+def resolved(messages: list[str], summary_of: str) -> bool:
+    return any(m.startswith("[RESOLVED]") and RULES[summary_of].summary in m for m in messages)
+
+
+# The rules file and each verdict, in-process.
+
+
+def test_the_shipped_rules_are_valid_and_every_rule_has_its_check() -> None:
+    assert set(RULES) == set(CHECKS) == set(EXPRESSIONS)
+    for rule in RULES.values():
+        assert rule.action
+        assert rule.summary
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "not_ready: {severity: critical, summary: s, action: a}\nsomething: {}\n",
+            "unknown rules",
+        ),
+        ("server_errors: {severity: critical, summary: s, action: a}\n", "needs a threshold"),
+        ("drift: {severity: loud, summary: s, action: a}\n", "severity"),
+        ("drift: {severity: warning, summary: s, action: a, windows: 3}\n", "windows"),
+        ("- drift\n", "expected a mapping"),
+    ],
+)
+def test_a_bad_rules_file_is_one_line_naming_the_problem(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "alerts.yml"
+    path.write_text(content)
+    with pytest.raises(RulesError, match=message):
+        load_rules(path)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.alerts", "--rules", str(path)],
+        cwd=API_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("alerts: ")
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_check_needs_the_service_url(tmp_path: Path) -> None:
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    environment.pop("SERVICE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.alerts"], cwd=API_ROOT, env=environment, capture_output=True
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.decode().strip()
+        == "alerts: SERVICE_URL is not set: the URL of the service to check"
+    )
+
+
+def reading(**metrics: list[tuple[dict[str, str], float]]) -> Reading:
+    return Reading(datetime.now(UTC), unready=None, model_version="v", metrics=dict(metrics))
+
+
+def test_a_counter_is_judged_over_its_window_across_restarts() -> None:
+    rule = RULES["log_refused"].model_copy(update={"window_minutes": 10})
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    memory: dict[str, Any] = {}
+    seen = []
+    for minute, value in ((0, 5.0), (4, 6.0), (8, 6.0), (12, 9.0), (16, 2.0)):
+        at = Reading(start + timedelta(minutes=minute), None, metrics={"x": [({}, value)]})
+        grown, memory = increase(rule, at, memory, [value])
+        seen.append(grown)
+    # The first check has nothing to compare with; then the growth since the window's start
+    # (the newest snapshot at least 10 min old); a counter that fell restarted from zero.
+    assert seen == [None, [1.0], [1.0], [4.0], [2.0]]
+
+
+def test_log_refused_fires_on_refused_rows_and_stays_silent_without() -> None:
+    rule, memory = RULES["log_refused"], {"snapshots": [["2000-01-01T00:00:00+00:00", 0.0]]}
+    quiet = reading(prediction_log_rows_total=[({"outcome": "written"}, 500.0)])
+    assert CHECKS["log_refused"](rule, quiet, memory).firing is False
+    refused = [({"outcome": "written"}, 500.0), ({"outcome": "dropped_rejected"}, 3.0)]
+    verdict = CHECKS["log_refused"](rule, reading(prediction_log_rows_total=refused), memory)
+    assert verdict.firing is True
+    assert verdict.detail == f"3 rows refused in the last {rule.window_minutes:g} min"
+
+
+def test_no_predictions_fires_on_silence_and_not_on_traffic() -> None:
+    rule = RULES["no_predictions"]
+    silent, busy = reading(), reading()
+    silent.predictions, busy.predictions = 0, 12
+    assert CHECKS["no_predictions"](rule, silent, {}).firing is True
+    assert CHECKS["no_predictions"](rule, busy, {}).firing is False
+    unknown = reading()
+    assert CHECKS["no_predictions"](rule, unknown, {}).firing is None  # the database was away
+
+
+def test_the_prometheus_rules_are_the_enabled_rules() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.alerts", "--prometheus"],
+        cwd=API_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    printed = yaml.safe_load(done.stdout)
+    assert printed == prometheus_rules(RULES)
+    (group,) = printed["groups"]
+    enabled = [name for name, rule in RULES.items() if rule.enabled]
+    assert len(group["rules"]) == len(enabled)
+    for alert, name in zip(group["rules"], enabled, strict=True):
+        assert alert["labels"]["severity"] == RULES[name].severity
+        assert alert["annotations"]["action"] == RULES[name].action
+
+
+# The check for real: a Uvicorn process, its database, and the webhook receiver.
+
+
+def test_a_healthy_service_fires_nothing(
+    tmp_path: Path, receiver: Receiver, example: Record
+) -> None:
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    with uvicorn(DATABASE_URL=database) as url:
+        predict(url, [example] * 3)
+        for _ in range(2):
+            done = check(url, database, receiver)
+            assert done.returncode == 0, done.stdout + done.stderr
+    assert receiver.take() == []
+    assert "not_ready: ok (ready)" in done.stdout
+
+
+def test_not_ready_fires_once_then_resolves(tmp_path: Path, receiver: Receiver) -> None:
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    broken = str(broken_copy(tmp_path / "package", "no model"))
+    with uvicorn(DATABASE_URL=database, PYTHONPATH=broken) as url:
+        nowhere = "http://127.0.0.1:9/hooks/secret-token"  # nothing listens: not delivered
+        undelivered = check(url, database, receiver, webhook=nowhere)
+        assert undelivered.returncode == 1
+        assert "not_ready not delivered: the webhook did not answer" in undelivered.stdout
+        assert "secret-token" not in undelivered.stdout + undelivered.stderr
+        first = check(url, database, receiver)  # sent now
+        again = check(url, database, receiver)
+    assert first.returncode == again.returncode == 1  # a critical rule fires
+    (message,) = receiver.take()
+    assert message.startswith("[FIRING] critical: The service is not ready")
+    assert "ModelNotTrainedError" in message
+    assert "What to do: Read the reason" in message
+    assert receiver.url not in first.stdout + first.stderr
+    with uvicorn(DATABASE_URL=database) as url:
+        back = check(url, database, receiver)
+    assert back.returncode == 0
+    (message,) = receiver.take()
+    assert message.startswith("[RESOLVED] The service is not ready")
+    assert "firing since" in message
+
+
+def test_an_unreachable_service_is_not_ready(tmp_path: Path, receiver: Receiver) -> None:
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    with uvicorn(DATABASE_URL=database) as url:
+        pass  # started (and migrated the database), then stopped
+    done = check(url, database, receiver)
+    assert done.returncode == 1
+    (message,) = receiver.take()
+    assert "The service is not ready" in message
+    assert "did not answer" in message
+
+
+def test_drift_fires_on_one_kind_of_record_and_resolves_once_it_leaves_the_window(
+    tmp_path: Path, receiver: Receiver, example: Record
+) -> None:
+    """Drift over a window of seconds: the same record 150 times drifts; once those records are
+    older than the window, too few are left to say so, and it resolves."""
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    rules = rules_file(tmp_path, drift={"window_minutes": 0.1})
+    with uvicorn(DATABASE_URL=database) as url:
+        predict(url, [example] * 150)
+        shifted = check(url, database, receiver, rules)
+        (message,) = receiver.take()
+        assert message.startswith("[FIRING] warning: Inputs or predictions have drifted"), message
+        assert "PSI" in message
+        assert shifted.returncode == 0  # a warning: the check passes
+        time.sleep(6.5)
+        done = check(url, database, receiver, rules)
+    (message,) = receiver.take()
+    assert message.startswith("[RESOLVED] Inputs or predictions have drifted"), done.stdout
+    assert "too few to measure drift" in message
+
+
+def test_quality_fires_on_wrong_outcomes(
+    tmp_path: Path, receiver: Receiver, example: Record
+) -> None:
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    with uvicorn(DATABASE_URL=database) as url:
+        for prediction in predict(url, [example] * 40):
+            # Another class; or a value far off, outside its interval.
+            wrong = other_outcome(prediction) if CLASSIFICATION else prediction["value"] * 5 + 1e4
+            body = feedback_for(prediction, **{OUTCOME: wrong})
+            httpx.post(f"{url}/api/v1/feedback", json=body, timeout=30).raise_for_status()
+        done = check(url, database, receiver)
+    assert done.returncode == 0  # a warning: the check still passes
+    (message,) = receiver.take()
+    assert message.startswith("[FIRING] warning: Live quality is worse than on the holdout")
+    assert "40 outcomes" in message
+
+
+def test_server_errors_fire_on_5xx_and_resolve(
+    tmp_path: Path, receiver: Receiver, example: Record
+) -> None:
+    """A model that fails on every prediction (500), over a window of seconds; then a sound one."""
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    rules = rules_file(tmp_path, server_errors={"window_minutes": 0.05, "minimum": 10})
+    broken = str(broken_copy(tmp_path / "package", "wrong features"))
+    with uvicorn(DATABASE_URL=database, PYTHONPATH=broken) as url:
+        check(url, database, receiver, rules)  # the window's first count
+        for _ in range(20):
+            httpx.post(f"{url}/api/v1/predict", json={"records": [example]}, timeout=30)
+        time.sleep(3.5)
+        failing = check(url, database, receiver, rules)
+    assert failing.returncode == 1
+    assert fired(receiver.take(), "server_errors"), failing.stdout
+    with uvicorn(DATABASE_URL=database) as url:
+        for _ in range(20):
+            predict(url, [example])
+        healthy = check(url, database, receiver, rules)
+    assert healthy.returncode == 0, healthy.stdout
+    assert resolved(receiver.take(), "server_errors"), healthy.stdout
+
+
+def test_the_log_backlog_fires_while_the_database_blocks_writes(
+    postgres: Postgres, tmp_path: Path, receiver: Receiver, example: Record
+) -> None:
+    """PostgreSQL with the predictions table locked: answered predictions wait in the spool, the
+    backlog fires; unlocked, the rows are written and it resolves."""
+    import psycopg
+
+    from app.db import migrate
+
+    database = postgres.database("alerts_backlog")
+    migrate(database.replace("postgresql://", "postgresql+psycopg://"))
+    rules = rules_file(tmp_path, log_backlog={"threshold": 10})
+    spool = str(tmp_path / "spool")
+    with uvicorn(DATABASE_URL=database, PREDICTION_LOG_SPOOL_DIR=spool) as url:
+        with psycopg.connect(database) as blocker:
+            blocker.execute("LOCK TABLE predictions IN EXCLUSIVE MODE")
+            predict(url, [example] * 50)
+            blocked = check(url, database, receiver, rules)
+        assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+        assert fired(receiver.take(), "log_backlog"), blocked.stdout
+        deadline = time.monotonic() + 60
+        while "log_backlog: FIRING" in (done := check(url, database, receiver, rules)).stdout:
+            assert time.monotonic() < deadline, done.stdout
+            time.sleep(1)
+    assert resolved(receiver.take(), "log_backlog"), done.stdout
+
+
+# The same rules in Prometheus: promtool checks them, and unit-tests each on series that should
+# fire it and series that should not.
+
+PROMTOOL = shutil.which("promtool")
+SERIES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    # rule: (series that fire it, series that keep it silent); one sample a minute
+    "not_ready": (
+        {'model_ready{model_version="1"}': "0x100"},
+        {'model_ready{model_version="1"}': "1x100"},
+    ),
+    "server_errors": (
+        {
+            'http_requests_total{route="/api/v1/predict",status="200"}': "0+10x100",
+            'http_requests_total{route="/api/v1/predict",status="500"}': "0+5x100",
+        },
+        {
+            'http_requests_total{route="/api/v1/predict",status="200"}': "0+10x100",
+            'http_requests_total{route="/ready",status="503"}': "0+5x100",  # not_ready's, not this
+        },
+    ),
+    "quality": (
+        {'model_live_worse_than_holdout{model_version="1"}': "1x100"},
+        {'model_live_worse_than_holdout{model_version="1"}': "0x100"},
+    ),
+    "drift": (
+        {'model_feature_psi{model_version="1",feature="a"}': "0.4x100"},
+        {'model_feature_psi{model_version="1",feature="a"}': "0.05x100"},
+    ),
+    "log_backlog": (
+        {"prediction_log_rows_pending": "60000x100"},
+        {"prediction_log_rows_pending": "10x100"},
+    ),
+    "log_refused": (
+        {'prediction_log_rows_total{outcome="dropped_rejected"}': "0+1x100"},
+        {'prediction_log_rows_total{outcome="dropped_rejected"}': "0x100"},
+    ),
+    "no_predictions": (
+        {'predictions_total{label="a",model_version="1"}': "5x100"},
+        {'predictions_total{label="a",model_version="1"}': "0+1x100"},
+    ),
+}
+
+
+@pytest.fixture
+def promtool() -> str:
+    if PROMTOOL is None:
+        message = "promtool is not installed (apt-get install prometheus)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return PROMTOOL
+
+
+def test_every_rule_has_series_that_fire_it_and_series_that_do_not() -> None:
+    assert set(SERIES) == set(RULES)
+
+
+def test_promtool_checks_the_rules_and_each_fires_only_when_it_should(
+    promtool: str, tmp_path: Path
+) -> None:
+    rules = {name: rule.model_copy(update={"enabled": True}) for name, rule in RULES.items()}
+    document = prometheus_rules(rules)
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(document))
+    checked = subprocess.run(
+        [promtool, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tests = []
+    for alert in document["groups"][0]["rules"]:
+        name = next(n for n in rules if EXPRESSIONS[n](rules[n]) == alert["expr"])
+        # Past the rule's window and its `for`, within the 100 minutes of series (the rules
+        # without a window in their PromQL, such as quality's gauge, are judged by then too).
+        at = f"{min(round(rules[name].window_minutes) + 10, 90)}m"
+        expected = {"exp_labels": alert["labels"], "exp_annotations": alert["annotations"]}
+        for series, alerts in zip(SERIES[name], ([expected], []), strict=True):
+            tests.append(
+                {
+                    "interval": "1m",
+                    "input_series": [
+                        {"series": key, "values": value} for key, value in series.items()
+                    ],
+                    "alert_rule_test": [
+                        {"eval_time": at, "alertname": alert["alert"], "exp_alerts": alerts}
+                    ],
+                }
+            )
+    (tmp_path / "tests.yml").write_text(
+        yaml.safe_dump({"rule_files": ["rules.yml"], "tests": tests})
+    )
+    tested = subprocess.run(
+        [promtool, "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    print(tested.stdout)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "SUCCESS" in tested.stdout
+
+
+def test_every_metric_the_rules_name_is_exported(tmp_path: Path, example: Record) -> None:
+    """The PromQL names only metrics a running service's /metrics has (after a prediction, a row
+    written and an outcome)."""
+    rules = {name: rule.model_copy(update={"enabled": True}) for name, rule in RULES.items()}
+    named = set()
+    for name, rule in rules.items():
+        named |= set(re.findall(r"\b([a-z_]+)(?=\{|\[|\)| [<>=])", EXPRESSIONS[name](rule)))
+    named -= {"sum", "max", "increase", "absent", "and", "or"}
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    with uvicorn(DATABASE_URL=database) as url:
+        (prediction,) = predict(url, [example])
+        httpx.post(f"{url}/api/v1/feedback", json=feedback_for(prediction), timeout=30)
+        exported = httpx.get(f"{url}/metrics").text
+    samples = {
+        line.split("{")[0].split(" ")[0] for line in exported.splitlines() if line[:1].isalpha()
+    }
+    assert named, "no metric names found in the rules"
+    assert named <= samples, f"not exported: {sorted(named - samples)}"
