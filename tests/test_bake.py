@@ -160,6 +160,7 @@ EXPECTED_FILES = {
     "api/Procfile",
     "api/railway.json",
     "api/railway.alerts.json",
+    "api/grafana-dashboard.json",
     "api/scripts/smoke_check.py",
     "api/bench/__init__.py",
     "api/bench/bare_app.py",

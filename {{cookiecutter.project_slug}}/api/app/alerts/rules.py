@@ -102,14 +102,14 @@ EXPRESSIONS: dict[str, Callable[[Rule], str]] = {
 }
 
 
-def prometheus_rules(rules: dict[str, Rule]) -> dict[str, Any]:
-    """The enabled rules as a Prometheus rules file: one alert each, firing after one scrape
-    interval of being true (`for` of 1m), labelled with its severity."""
+def prometheus_rules(rules: dict[str, Rule], hold: str = "1m") -> dict[str, Any]:
+    """The enabled rules as a Prometheus rules file: one alert each, firing once it has been
+    true for `hold` (a scrape or two), labelled with its severity."""
     alerts = [
         {
             "alert": "".join(part.title() for part in name.split("_")),
             "expr": EXPRESSIONS[name](rule),
-            "for": "1m",
+            "for": hold,
             "labels": {"severity": rule.severity},
             "annotations": {"summary": rule.summary, "action": rule.action},
         }
