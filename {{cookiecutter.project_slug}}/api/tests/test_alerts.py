@@ -539,7 +539,7 @@ def test_prometheus_scraping_the_service_reports_the_alert_firing(
             command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
-            deadline, firing = time.monotonic() + 60, []
+            deadline, firing = time.monotonic() + 60, list[str]()
             while "NotReady" not in firing:
                 assert server.poll() is None, server.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
                 assert time.monotonic() < deadline, f"NotReady did not fire within 60 s: {firing}"
