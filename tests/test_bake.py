@@ -142,6 +142,7 @@ EXPECTED_FILES = {
     "api/tests/test_smoke_check.py",
     "api/tests/test_faults.py",
     "api/tests/test_alerts.py",
+    "api/tests/test_alert_rules.py",
     "api/tests/test_fuzz.py",
     "api/tests/test_lock.py",
     "api/tests/test_logging.py",
