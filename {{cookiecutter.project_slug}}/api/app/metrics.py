@@ -12,6 +12,10 @@ from prometheus_client.registry import Collector
 
 from {{ cookiecutter.package_name }} import load_model, value_bins
 
+# What became of the prediction log's rows: written; recovered from a stopped worker's spool;
+# refused by the database for good (and dropped).
+ROWS_WRITTEN, ROWS_RECOVERED, ROWS_REFUSED = "written", "recovered", "dropped_rejected"
+
 
 class Metrics:
     def __init__(self, model_version: str) -> None:
@@ -49,11 +53,14 @@ class Metrics:
         self.model_info.labels(model_version).set(1)
         self.log_rows = Counter(
             "prediction_log_rows",
-            "Rows of the prediction log: written; recovered from a stopped worker's spool; "
-            "dropped_rejected: refused by the database.",
+            f"Rows of the prediction log: {ROWS_WRITTEN}; {ROWS_RECOVERED} from a stopped "
+            f"worker's spool; {ROWS_REFUSED}: refused by the database.",
             ["outcome"],
             registry=self.registry,
         )
+        # Each at 0 from the start: an alert on refused rows sees the first of them as growth.
+        for outcome in (ROWS_WRITTEN, ROWS_RECOVERED, ROWS_REFUSED):
+            self.log_rows.labels(outcome)
         self.log_pending = Gauge(
             "prediction_log_rows_pending",
             "Rows of the prediction log waiting (in the spool) to be written.",

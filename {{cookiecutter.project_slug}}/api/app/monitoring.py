@@ -15,7 +15,7 @@ MINIMUM_DRIFT_ROWS rows the PSI is noise, and the answer says so.
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,8 @@ from app.db import feedback, predictions
 from app.schemas import DriftAnswer, Estimate, VersionQuality
 
 MINIMUM_OUTCOMES = 30
+WORSE: Final = "worse than the holdout"
+IN_LINE: Final = "in line with the holdout"
 MINIMUM_DRIFT_ROWS = 100
 # Drift is measured on at most the newest this many predictions of the window: plenty for ten bins,
 # and a /metrics scrape (which measures it) stays cheap however busy the day was.
@@ -103,7 +105,7 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
         if mine:
             worse = (class_quality if CLASSIFICATION else value_quality)(entry, mine, holdout)
             if len(mine) >= MINIMUM_OUTCOMES:
-                entry.verdict = "worse than the holdout" if worse else "in line with the holdout"
+                entry.verdict = WORSE if worse else IN_LINE
         report.append(entry)
     return report
 
@@ -208,11 +210,11 @@ class QualityCollector(Collector):
         )
         worse = GaugeMetricFamily(
             "model_live_worse_than_holdout",
-            f"1 when a version's verdict on the last {GAUGE_HOURS} h is 'worse than the holdout'.",
+            f"1 when a version's verdict on the last {GAUGE_HOURS} h is '{WORSE}'.",
             labels=["model_version"],
         )
         for entry in report:
-            worse.add_metric([entry.model_version], entry.verdict == "worse than the holdout")
+            worse.add_metric([entry.model_version], entry.verdict == WORSE)
             counts.add_metric([entry.model_version, "all"], entry.predictions)
             counts.add_metric([entry.model_version, "with_outcome"], entry.with_outcome)
             for metric in LIVE_FIGURES:
@@ -224,8 +226,8 @@ class QualityCollector(Collector):
         yield counts
         yield measured
         yield worse
-        if drifted is None or drifted.report is None:
-            return
+        if drifted is None or drifted.report is None or not drifted.enough_data:
+            return  # below MINIMUM_DRIFT_ROWS the PSI is noise: no gauge, so no alert on it
         features = GaugeMetricFamily(
             "model_feature_psi",
             f"PSI of each model input: the newest {DRIFT_MAX_ROWS} predictions of the last "

@@ -4,6 +4,7 @@ The same rules in Prometheus are test_alert_rules.py's."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -26,7 +27,7 @@ from conftest import (
     uvicorn,
 )
 
-from app.alerts.checks import CHECKS, increase
+from app.alerts.checks import CHECKS, counter_growth
 from app.alerts.readings import Reading
 from app.alerts.rules import EXPRESSIONS, RulesError, load_rules
 from app.answers import CLASSIFICATION, OUTCOME
@@ -178,22 +179,34 @@ def reading(**metrics: list[tuple[dict[str, str], float]]) -> Reading:
     return Reading(datetime.now(UTC), unready=None, model_version="v", metrics=dict(metrics))
 
 
-def test_a_counter_is_judged_over_its_window_across_restarts() -> None:
-    rule = RULES["log_refused"].model_copy(update={"window_minutes": 10})
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+def growth_over(checks: list[tuple[int, list[float]]], window: float = 10) -> list[Any]:
+    """counter_growth at each (minute, counters) check, in turn, over a window of minutes."""
+    rule = RULES["log_refused"].model_copy(update={"window_minutes": window})
+    start, seen = datetime(2026, 1, 1, tzinfo=UTC), []
     memory: dict[str, Any] = {}
-    seen = []
-    for minute, value in ((0, 5.0), (4, 6.0), (8, 6.0), (12, 9.0), (16, 2.0)):
-        at = Reading(start + timedelta(minutes=minute), None, metrics={"x": [({}, value)]})
-        grown, memory = increase(rule, at, memory, [value])
+    for minute, values in checks:
+        at = Reading(start + timedelta(minutes=minute), None)
+        grown, memory = counter_growth(rule, at, memory, values)
         seen.append(grown)
-    # The first check has nothing to compare with; then the growth since the window's start
-    # (the newest snapshot at least 10 min old); a counter that fell restarted from zero.
-    assert seen == [None, [1.0], [1.0], [4.0], [2.0]]
+    return seen
+
+
+def test_a_counter_is_judged_over_its_window_across_restarts() -> None:
+    # Nothing to compare with at first; then the growth since the window's start (the newest
+    # snapshot at least 10 min old), added up between checks: a fall is a restart from zero.
+    checks = [(0, [5.0]), (4, [6.0]), (8, [6.0]), (12, [9.0]), (16, [2.0])]
+    assert growth_over(checks) == [None, [1.0], [1.0], [4.0], [5.0]]
+    # Counters read together restart together, even when the total has already passed its old
+    # value: 1,000 requests and 100 errors, then a restart, then 1,050 requests and 60 errors.
+    together = [(0, [1000.0, 100.0]), (5, [1050.0, 60.0])]
+    assert growth_over(together) == [None, [1050.0, 60.0]]
+    # Checks that stopped for a day: no start to trust, rather than a day's growth.
+    assert growth_over([(0, [5.0]), (1440, [9.0])]) == [None, None]
 
 
 def test_log_refused_fires_on_refused_rows_and_stays_silent_without() -> None:
-    rule, memory = RULES["log_refused"], {"snapshots": [["2000-01-01T00:00:00+00:00", 0.0]]}
+    minute_ago = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    rule, memory = RULES["log_refused"], {"snapshots": [[minute_ago, 0.0]]}
     quiet = reading(prediction_log_rows_total=[({"outcome": "written"}, 500.0)])
     assert CHECKS["log_refused"](rule, quiet, memory).firing is False
     refused = [({"outcome": "written"}, 500.0), ({"outcome": "dropped_rejected"}, 3.0)]
@@ -235,7 +248,7 @@ def test_not_ready_fires_once_then_resolves(tmp_path: Path, receiver: Receiver) 
         nowhere = "http://127.0.0.1:9/hooks/secret-token"  # nothing listens: not delivered
         undelivered = check(url, database, receiver, webhook=nowhere)
         assert undelivered.returncode == 1
-        assert "not_ready not delivered: the webhook did not answer" in undelivered.stdout
+        assert "not ready: not delivered: the webhook did not answer" in undelivered.stdout
         assert "secret-token" not in undelivered.stdout + undelivered.stderr
         first = check(url, database, receiver)  # sent now
         again = check(url, database, receiver)
@@ -264,13 +277,28 @@ def test_an_unreachable_service_is_not_ready(tmp_path: Path, receiver: Receiver)
     assert "did not answer" in message
 
 
+def test_a_rule_turned_off_while_firing_is_resolved(tmp_path: Path, receiver: Receiver) -> None:
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    with uvicorn(DATABASE_URL=database) as url:
+        pass  # started (and migrated the database), then stopped
+    check(url, database, receiver)
+    assert fired(receiver.take(), "not_ready")
+    off = rules_file(tmp_path, not_ready={"enabled": False})
+    done = check(url, database, receiver, off)
+    (message,) = receiver.take()
+    assert message.startswith("[RESOLVED] The service is not ready"), done.stdout
+    assert message.endswith(": the rule is no longer checked")
+    assert check(url, database, receiver, off).stdout.count("not_ready") == 0
+    assert receiver.take() == []
+
+
 def test_drift_fires_on_one_kind_of_record_and_resolves_once_it_leaves_the_window(
     tmp_path: Path, receiver: Receiver, example: Record
 ) -> None:
-    """Drift over a window of seconds: the same record 150 times drifts; once those records are
-    older than the window, too few are left to say so, and it resolves."""
+    """Drift over a window of 15 s: the same record 150 times drifts; once those records are older
+    than the window, too few are left to say so, and it resolves."""
     database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
-    rules = rules_file(tmp_path, drift={"window_minutes": 0.1})
+    rules = rules_file(tmp_path, drift={"window_minutes": 0.25})
     with uvicorn(DATABASE_URL=database) as url:
         predict(url, [example] * 150)
         shifted = check(url, database, receiver, rules)
@@ -278,7 +306,7 @@ def test_drift_fires_on_one_kind_of_record_and_resolves_once_it_leaves_the_windo
         assert message.startswith("[FIRING] warning: Inputs or predictions have drifted"), message
         assert "PSI" in message
         assert shifted.returncode == 0  # a warning: the check passes
-        time.sleep(6.5)
+        time.sleep(16)
         done = check(url, database, receiver, rules)
     (message,) = receiver.take()
     assert message.startswith("[RESOLVED] Inputs or predictions have drifted"), done.stdout
@@ -302,26 +330,37 @@ def test_quality_fires_on_wrong_outcomes(
     assert "40 outcomes" in message
 
 
+def share_of_5xx(printed: str) -> tuple[int, int]:
+    """The failed and all requests in the window, as the check printed them."""
+    (counts,) = re.findall(r"^server_errors: \w+ \((\d+) of (\d+) requests", printed, re.MULTILINE)
+    return int(counts[0]), int(counts[1])
+
+
 def test_server_errors_fire_on_5xx_and_resolve(
     tmp_path: Path, receiver: Receiver, example: Record
 ) -> None:
-    """A model that fails on every prediction (500), over a window of seconds; then a sound one."""
+    """A model that fails on every prediction (500s), within a window of a minute; then a sound
+    one (a restart, so its counters start again), whose 400 answers bring the window's share of
+    5xx (20 in 420) under the threshold."""
     database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
-    rules = rules_file(tmp_path, server_errors={"window_minutes": 0.05, "minimum": 10})
+    rules = rules_file(tmp_path, server_errors={"window_minutes": 1, "minimum": 10})
     broken = str(broken_copy(tmp_path / "package", "wrong features"))
     with uvicorn(DATABASE_URL=database, PYTHONPATH=broken) as url:
-        check(url, database, receiver, rules)  # the window's first count
+        first = check(url, database, receiver, rules)  # the window's first count
+        assert "server_errors: ok (the first count of the window)" in first.stdout
         for _ in range(20):
             httpx.post(f"{url}/api/v1/predict", json={"records": [example]}, timeout=30)
-        time.sleep(3.5)
         failing = check(url, database, receiver, rules)
     assert failing.returncode == 1
+    assert share_of_5xx(failing.stdout)[0] >= 20  # the check's own calls to the service count too
     assert fired(receiver.take(), "server_errors"), failing.stdout
-    with uvicorn(DATABASE_URL=database) as url:
-        for _ in range(20):
-            predict(url, [example])
+    with uvicorn(DATABASE_URL=database) as url, httpx.Client(base_url=url) as client:
+        for _ in range(400):
+            client.post("/api/v1/predict", json={"records": [example]}).raise_for_status()
         healthy = check(url, database, receiver, rules)
-    assert healthy.returncode == 0, healthy.stdout
+    failed, requests = share_of_5xx(healthy.stdout)
+    assert failed >= 20
+    assert requests >= 420
     assert resolved(receiver.take(), "server_errors"), healthy.stdout
 
 

@@ -1,22 +1,22 @@
 """Each rule's verdict on a reading: firing or not, in words, and what it keeps for next time.
 
-A counter (requests, refused rows) is judged by its increase over the rule's window: each check
+A counter (requests, refused rows) is judged by its growth over the rule's window: each check
 keeps a snapshot of it, so the window needs two checks at least, however often they run. A verdict
 of None means "cannot tell now" (the service did not say): the alert stays as it was.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.alerts.readings import Reading
-from app.alerts.rules import Rule
+from app.alerts.rules import PROBES, Rule
+from app.metrics import ROWS_REFUSED
+from app.monitoring import LIVE_FIGURES, WORSE
 
 Memory = dict[str, Any]
-# Routes that answer 503 on purpose while the service is not ready (not_ready's concern), and that
-# the check itself calls: not counted as server errors.
-PROBES = ("/ready", "/health", "/metrics")
 
 
 @dataclass
@@ -37,22 +37,31 @@ def summed(reading: Reading, name: str, **labels: str) -> float | None:
     )
 
 
-def increase(
+def counter_growth(
     rule: Rule, reading: Reading, memory: Memory, values: list[float]
 ) -> tuple[list[float] | None, Memory]:
-    """How much each counter grew over the rule's window (None before a second check), and the
-    snapshots to keep: those inside the window, and the newest one before it as its start."""
+    """How much counters read together grew over the rule's window (None before a second check),
+    and the snapshots to keep: those inside the window, and the newest one before it as its
+    start, unless that is over a window older still (checks stopped: no start to trust).
+
+    The growth is added up between neighbouring snapshots. Where any counter fell, the service
+    restarted: all its counters started again from 0, so what they hold then is their growth
+    since."""
     at = reading.checked_at
     start = at - timedelta(minutes=rule.window_minutes)
+    oldest = start - timedelta(minutes=rule.window_minutes)
     snapshots = [s for s in memory.get("snapshots", []) if datetime.fromisoformat(s[0]) < at]
-    before = [s for s in snapshots if datetime.fromisoformat(s[0]) <= start][-1:]
+    before = [s for s in snapshots if oldest <= datetime.fromisoformat(s[0]) <= start][-1:]
     kept = before + [s for s in snapshots if datetime.fromisoformat(s[0]) > start]
     memory = {"snapshots": [*kept, [at.isoformat(), *values]]}
     if not kept:
         return None, memory
-    # A counter that went down restarted with the service: what it holds now is its increase.
-    pairs = zip(values, kept[0][1:], strict=True)
-    grown = [now if now < then else now - then for now, then in pairs]
+    grown = [0.0] * len(values)
+    series = [snapshot[1:] for snapshot in kept] + [values]
+    for then, now in itertools.pairwise(series):
+        restarted = any(new < old for old, new in zip(then, now, strict=True))
+        for index, (old, new) in enumerate(zip(then, now, strict=True)):
+            grown[index] += new if restarted else new - old
     return grown, memory
 
 
@@ -70,7 +79,7 @@ def server_errors(rule: Rule, reading: Reading, memory: Memory) -> Verdict:
     ]
     total = sum(value for _, value in served)
     errors = sum(value for labels, value in served if labels.get("status", "").startswith("5"))
-    grown, memory = increase(rule, reading, memory, [total, errors])
+    grown, memory = counter_growth(rule, reading, memory, [total, errors])
     if grown is None:
         return Verdict(None, "the first count of the window", memory)
     requests, failed = grown
@@ -95,11 +104,11 @@ def quality(rule: Rule, reading: Reading, memory: Memory) -> Verdict:
     entry = served[0]
     figures = ", ".join(
         f"{name} {entry[name]['value']:.3g} (holdout {entry['holdout'][name]:.3g})"
-        for name in ("accuracy", "mae", "rmse", "interval_coverage")
-        if isinstance(entry.get(name), dict) and entry.get("holdout") and name in entry["holdout"]
+        for name in LIVE_FIGURES
+        if isinstance(entry.get(name), dict) and name in (entry.get("holdout") or {})
     )
     detail = f"{entry['verdict']}: {figures or 'no figures'}, {entry['with_outcome']} outcomes"
-    return Verdict(entry["verdict"] == "worse than the holdout", detail, memory)
+    return Verdict(entry["verdict"] == WORSE, detail, memory)
 
 
 def drift(rule: Rule, reading: Reading, memory: Memory) -> Verdict:
@@ -126,10 +135,10 @@ def log_backlog(rule: Rule, reading: Reading, memory: Memory) -> Verdict:
 
 
 def log_refused(rule: Rule, reading: Reading, memory: Memory) -> Verdict:
-    refused = summed(reading, "prediction_log_rows_total", outcome="dropped_rejected")
+    refused = summed(reading, "prediction_log_rows_total", outcome=ROWS_REFUSED)
     if refused is None:
         return Verdict(None, "no /metrics", memory)
-    grown, memory = increase(rule, reading, memory, [refused])
+    grown, memory = counter_growth(rule, reading, memory, [refused])
     if grown is None:
         return Verdict(None, "the first count of the window", memory)
     detail = f"{grown[0]:.0f} rows refused in the last {rule.window_minutes:g} min"

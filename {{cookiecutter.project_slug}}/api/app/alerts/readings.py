@@ -37,6 +37,7 @@ class Reading:
     quality: dict[str, Any] | None = None
     drift: dict[str, Any] | None = None
     predictions: int | None = None  # logged in no_predictions' window
+    problems: list[str] = field(default_factory=list)  # what could not be read, and why
 
 
 def get(url: str, api_key: str | None, accept_503: bool = False) -> tuple[int, bytes]:
@@ -47,7 +48,8 @@ def get(url: str, api_key: str | None, accept_503: bool = False) -> tuple[int, b
     except urllib.error.HTTPError as error:
         if accept_503 and error.code == 503:
             return error.code, error.read()
-        raise ServiceAwayError(f"{url.split('?')[0]} answered {error.code}") from None
+        hint = " (is API_KEY the service's?)" if error.code in (401, 403) else ""
+        raise ServiceAwayError(f"{url.split('?')[0]} answered {error.code}{hint}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise ServiceAwayError(f"{url.split('?')[0]} did not answer: {reason}") from None
@@ -65,24 +67,30 @@ def metric_samples(text: str) -> dict[str, Samples]:
 def read_service(
     base: str, api_key: str | None, rules: Mapping[str, Rule], now: datetime
 ) -> Reading:
-    """The service's answers; a service that does not answer is not ready, and tells no more."""
+    """The service's answers. One that does not answer /ready is not ready, and tells no more;
+    a route that fails after it (a wrong API_KEY: 401) is a problem the check reports."""
     base = base.rstrip("/")
     try:
         status, body = get(f"{base}/ready", api_key, accept_503=True)
+        ready = json.loads(body)
     except ServiceAwayError as error:
         return Reading(now, unready=str(error))
-    ready = json.loads(body)
+    except ValueError:  # a proxy's error page, say
+        return Reading(now, unready=f"{base}/ready answered {status} without its JSON")
     reading = Reading(now, unready=None if status == 200 else ready.get("reason", "not ready"))
     reading.model_version = ready.get("model_version")
     try:
         reading.metrics = metric_samples(get(f"{base}/metrics", api_key)[1].decode())
-        for name in ("quality", "drift"):
-            if name in rules and rules[name].enabled:
-                hours = rules[name].window_minutes / 60
-                url = f"{base}/api/v1/monitoring/{name}?hours={hours:g}"
+    except (ServiceAwayError, ValueError) as error:
+        reading.problems.append(f"/metrics: {error}")
+    for name in ("quality", "drift"):
+        if name in rules and rules[name].enabled:
+            hours = rules[name].window_minutes / 60
+            url = f"{base}/api/v1/monitoring/{name}?hours={hours:g}"
+            try:
                 setattr(reading, name, json.loads(get(url, api_key)[1]))
-    except ServiceAwayError:
-        pass  # what it did answer is still read; the rest stays unknown
+            except (ServiceAwayError, ValueError) as error:
+                reading.problems.append(f"{name}: {error}")
     return reading
 
 

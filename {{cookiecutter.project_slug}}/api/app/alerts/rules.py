@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from {{ cookiecutter.package_name }} import PSI_THRESHOLDS
 
 from app.config import API_ROOT
+from app.metrics import ROWS_REFUSED
 
 RULES_FILE = API_ROOT / "alerts.yml"
 # The Prometheus rule group's name.
@@ -63,32 +64,36 @@ def load_rules(path: Path = RULES_FILE) -> dict[str, Rule]:
 
 
 def window(rule: Rule) -> str:
-    """The rule's window as PromQL writes a duration."""
-    return f"{round(rule.window_minutes)}m"
+    """The rule's window as PromQL writes a duration (in seconds: a window may be shorter than a
+    minute)."""
+    return f"{round(rule.window_minutes * 60)}s"
 
 
-def increase(counter: str, rule: Rule, *matchers: str) -> str:
+def promql_increase(counter: str, rule: Rule, *matchers: str) -> str:
     """The counter's increase over the rule's window, summed, of the series `matchers` select."""
     selected = counter + ("{" + ",".join(matchers) + "}" if matchers else "")
     return f"sum(increase({selected}[{window(rule)}]))"
 
 
 DRIFT = PSI_THRESHOLDS[1]
-# The requests server_errors counts: all but the probes (checks.PROBES), whose 503 is not_ready's.
-SERVED = 'route!~"/ready|/health|/metrics"'
+# The probes: /ready answers 503 on purpose while the service is not ready (not_ready's concern).
+# server_errors counts every request but theirs (the monitoring routes the check reads count).
+PROBES = ("/ready", "/health", "/metrics")
+SERVED = f'route!~"{"|".join(PROBES)}"'
 FAILED = 'status=~"5.."'
-REFUSED = 'outcome="dropped_rejected"'
+REFUSED_ROWS = f'outcome="{ROWS_REFUSED}"'
 
 
 def server_errors(rule: Rule) -> str:
-    requests = increase("http_requests_total", rule, SERVED)
-    failed = increase("http_requests_total", rule, SERVED, FAILED)
+    requests = promql_increase("http_requests_total", rule, SERVED)
+    failed = promql_increase("http_requests_total", rule, SERVED, FAILED)
     return f"({failed} / {requests}) > {rule.threshold} and {requests} >= {rule.minimum}"
 
 
 # Each rule's PromQL, true while it fires, on the metrics /metrics exports.
 EXPRESSIONS: dict[str, Callable[[Rule], str]] = {
-    "not_ready": lambda rule: "max(model_ready) < 1 or absent(model_ready)",
+    # min: any replica that is not ready.
+    "not_ready": lambda rule: "min(model_ready) < 1 or absent(model_ready)",
     "server_errors": server_errors,
     "quality": lambda rule: "max(model_live_worse_than_holdout) > 0",
     "drift": lambda rule: (
@@ -96,9 +101,12 @@ EXPRESSIONS: dict[str, Callable[[Rule], str]] = {
     ),
     "log_backlog": lambda rule: f"sum(prediction_log_rows_pending) > {rule.threshold}",
     "log_refused": lambda rule: (
-        f"{increase('prediction_log_rows_total', rule, REFUSED)} > {rule.threshold}"
+        f"{promql_increase('prediction_log_rows_total', rule, REFUSED_ROWS)} > {rule.threshold}"
     ),
-    "no_predictions": lambda rule: f"{increase('predictions_total', rule)} == 0",
+    # `or vector(0)`: no series at all (nothing served since a restart) is no predictions too.
+    "no_predictions": lambda rule: (
+        f"({promql_increase('predictions_total', rule)} or vector(0)) == 0"
+    ),
 }
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from app.config import Settings
 from app.db import predictions
-from app.metrics import Metrics
+from app.metrics import ROWS_RECOVERED, ROWS_REFUSED, ROWS_WRITTEN, Metrics
 from app.prediction_log.ids import new_ids
 from app.prediction_log.personal_data import PersonalData
 from app.prediction_log.retention import Retention
@@ -109,7 +109,7 @@ class PredictionLog:
                 self.pending_rows += rows
                 self.queued += rows
                 self.metrics.log_pending.inc(rows)
-                self.metrics.log_rows.labels("recovered").inc(rows)
+                self.metrics.log_rows.labels(ROWS_RECOVERED).inc(rows)
             if segment.rows:
                 logger.warning(
                     "Prediction log: {} rows recovered from {}, left by a worker that stopped "
@@ -203,9 +203,9 @@ class PredictionLog:
             self.done += count
             self.condition.notify_all()
         self.metrics.log_pending.dec(count)
-        self.metrics.log_rows.labels("written").inc(written)
+        self.metrics.log_rows.labels(ROWS_WRITTEN).inc(written)
         if rejected:
-            self.metrics.log_rows.labels("dropped_rejected").inc(rejected)
+            self.metrics.log_rows.labels(ROWS_REFUSED).inc(rejected)
 
     def run(self) -> None:
         attempt = 0
