@@ -31,7 +31,7 @@ from app.alerts.checks import CHECKS, counter_growth
 from app.alerts.readings import Reading
 from app.alerts.rules import EXPRESSIONS, RulesError, load_rules
 from app.answers import CLASSIFICATION, OUTCOME
-from bench.servers import API_ROOT
+from bench.servers import API_ROOT, free_port
 
 RULES = load_rules()
 
@@ -275,6 +275,21 @@ def test_an_unreachable_service_is_not_ready(tmp_path: Path, receiver: Receiver)
     (message,) = receiver.take()
     assert "The service is not ready" in message
     assert "did not answer" in message
+
+
+def test_a_database_that_is_away_is_posted_and_stops_the_check(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    away = f"postgresql://alerts@127.0.0.1:{free_port()}/log"  # nothing listens there
+    database = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    with uvicorn(DATABASE_URL=database) as url:
+        done = check(url, away, receiver)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "alerts: the database (DATABASE_URL) is unreachable: OperationalError"
+    )
+    (message,) = receiver.take()
+    assert message.startswith("[CHECK FAILED] The alert check cannot run")
 
 
 def test_a_rule_turned_off_while_firing_is_resolved(tmp_path: Path, receiver: Receiver) -> None:
