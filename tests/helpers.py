@@ -144,6 +144,8 @@ NOT_RUN_HERE = {
     r"\.batch customers\.csv scores\.parquet$": "a reader's own table; the next block scores the "
     "example's, as written",
     r"^tox -e lock -- --upgrade$": "moves every pin to the newest release: a change to review",
+    r"^MODEL_WHEEL=\.\./model-package/dist tox -e lint,typecheck,test_app$": "the root's tox -e "
+    "check runs these envs on that wheel; test_api.py runs the README's test_app_all line",
     r"^curl .*\$VALUE}\"$": "a regression's outcome; the mass swap's API tests send it",
 }
 

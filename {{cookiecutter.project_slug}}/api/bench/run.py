@@ -148,6 +148,7 @@ def cold_start(settings: dict[str, str]) -> float:
         env={**os.environ, **settings, **start_settings},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # stop() ends its group
     )
     try:
         while answers(port, "/ready", timeout=5) != 200:

@@ -5,6 +5,7 @@ every server they talk to with `uvicorn()`, so both measure and test what produc
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -98,10 +99,11 @@ def uvicorn(
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, as a platform stops a replica; SIGKILL if it has not ended 15 s later."""
+    """SIGTERM, as a platform stops a replica; SIGKILL to its whole process group (the workers
+    too) if it has not ended 15 s later."""
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
