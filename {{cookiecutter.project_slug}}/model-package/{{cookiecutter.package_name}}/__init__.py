@@ -8,6 +8,9 @@
     model.TASK               # "classification" or "regression" (config.yml's task)
     model.CLASSES            # the classes' names, in the order of config.yml's data.classes;
                              # empty for a regression
+    model.TARGET             # the data's column the model predicts (config.yml's data.target)
+    model.LOGGED_FILE        # the file in datasets/ that training reads logged outcomes from
+                             # (logged.py): the API's harvest writes it
     model.make_prediction(records) -> PredictionResult
         # records in (dicts or InputRecord instances); out, aligned with the input, None for an
         # invalid record. A classifier: .labels (the predicted class name) and .probabilities
@@ -44,10 +47,11 @@ replacing the example model means changing the package, never its consumers.
 from loguru import logger
 
 from ._version import DISTRIBUTION, __version__
+from .config import LOGGED_FILE
 from .drift import PSI_THRESHOLDS, drift_report, model_features, value_bins
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
-from .predict import CLASSES, TASK, ModelMismatchError, load_model, make_prediction
+from .predict import CLASSES, TARGET, TASK, ModelMismatchError, load_model, make_prediction
 from .results import (
     PERSONAL_FIELDS,
     ClassificationMetrics,
@@ -64,8 +68,10 @@ __all__ = [
     "CLASSES",
     "DISTRIBUTION",
     "EXAMPLE_RECORD",
+    "LOGGED_FILE",
     "PERSONAL_FIELDS",
     "PSI_THRESHOLDS",
+    "TARGET",
     "TASK",
     "ClassificationMetrics",
     "DriftReport",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .config import CardConfig, Config
-from .results import LOWER_IS_BETTER, GateRecord, ModelMetadata
+from .results import LOWER_IS_BETTER, GateRecord, LoggedData, ModelMetadata
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -192,6 +192,31 @@ def _facts(metadata: ModelMetadata) -> list[tuple[str, str]]:
     ]
 
 
+LOGGED_HEADING = "Data from the service's log"
+
+
+def _logged_rows(logged: LoggedData, metadata: ModelMetadata) -> list[tuple[str, str]]:
+    """The logged rows among those trained on and held out: how many, from when, from whom."""
+    total = metadata.n_train + metadata.n_holdout
+    span = (
+        f"{logged.first:%Y-%m-%d %H:%M} to {logged.last:%Y-%m-%d %H:%M} UTC"
+        if logged.first
+        else "none"
+    )
+    shares = ", ".join(f"{version}: {share:.0%}" for version, share in logged.outcome_share.items())
+    return [
+        ("Rows", f"{total - logged.rows} from {metadata.data_file}, {logged.rows} from the log"),
+        ("Left out by config.yml's rule", str(logged.left_out)),
+        ("Predicted", span),
+        (
+            "Versions that served them",
+            ", ".join(f"{v} ({n} rows)" for v, n in logged.versions.items()) or "none",
+        ),
+        ("Predictions that got an outcome", shares or "unknown"),
+        ("File", f"{logged.file}, sha256 {logged.sha256}"),
+    ]
+
+
 def _versions(metadata: ModelMetadata) -> list[tuple[str, str]]:
     return [("python", metadata.python_version), *sorted(metadata.libraries.items())]
 
@@ -241,6 +266,12 @@ def card_html(
             '<p class="override">The gate failed and was overridden. Reason given: '
             f"<strong>{escape(gate.override_reason)}</strong></p>"
         )
+    if (logged := metadata.logged) is not None:
+        parts += [
+            f"<h2>{LOGGED_HEADING}</h2>",
+            _html_table(("", ""), _logged_rows(logged, metadata)),
+        ]
+        parts += [f'<p class="override">Bias: {escape(warning)}</p>' for warning in logged.warnings]
     parts += [
         "<h2>Holdout plots</h2>",
         '<div class="plots">'
@@ -292,6 +323,9 @@ def card_markdown(metadata: ModelMetadata, words: CardConfig) -> str:
         parts.append(
             f"**The gate failed and was overridden.** Reason given: {gate.override_reason}"
         )
+    if (logged := metadata.logged) is not None:
+        parts += [f"## {LOGGED_HEADING}", _markdown_table(("", ""), _logged_rows(logged, metadata))]
+        parts += [f"**Bias:** {warning}" for warning in logged.warnings]
     parts += [
         "## Model",
         _markdown_table(("", ""), _facts(metadata)),

@@ -1,7 +1,7 @@
 """Training configuration: config.yml, validated by strict pydantic models."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -12,6 +12,8 @@ from .results import INPUT_FIELDS, LOWER_IS_BETTER, METRICS, NOT_GATED, Task
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
+# Rows the service logged with outcomes, written there by the API's harvest (logged.py).
+LOGGED_FILE = "logged.csv"
 TRAINED_MODEL_DIR = PACKAGE_ROOT / "trained_models"
 # The training pipeline's other files, in the development tree around the package (dvc.yaml).
 PREPARED_DIR = PACKAGE_ROOT.parent / "data" / "prepared"
@@ -85,6 +87,14 @@ class FeatureConfig(StrictModel):
 class SplitConfig(StrictModel):
     test_size: float = Field(gt=0, lt=1)
     random_state: int
+    holdout: Literal["random", "newest"] = "random"
+
+
+class LoggedConfig(StrictModel):
+    """How rows harvested from the service's log join the original data (logged.py)."""
+
+    keep_months: int | None = Field(default=None, gt=0)
+    max_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class ModelConfig(StrictModel):
@@ -130,6 +140,7 @@ class Config(StrictModel):
     data: DataConfig
     features: FeatureConfig
     split: SplitConfig
+    logged: LoggedConfig = LoggedConfig()
     model: ModelConfig
     artifact: ArtifactConfig
     gate: GateConfig

@@ -29,11 +29,12 @@ class DataValidationError(ValueError):
     """The data file cannot be used for training; the message names the file and the problem."""
 
 
-def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
+def load_dataset(path: Path, data: DataConfig, every_class: bool = True) -> pd.DataFrame:
     """The input fields as the schema validated them, and the target as class names or numbers.
 
     Training then builds its features from the very values serving would get for the same row.
     Only empty cells and data.missing_values mean "missing": a category called "NA" stays one.
+    Every class needs rows, unless `every_class` is false (a file that adds to another).
     """
     try:
         frame = pd.read_csv(
@@ -58,7 +59,10 @@ def load_dataset(path: Path, data: DataConfig) -> pd.DataFrame:
     records = _validated(path, frame[list(INPUT_FIELDS)])
     inputs = pd.DataFrame(records, index=frame.index, columns=list(INPUT_FIELDS))
     target = frame[data.target]
-    values = _class_names(path, target, data) if data.classes else _numbers(path, target, data)
+    if data.classes:
+        values = _class_names(path, target, data, every_class)
+    else:
+        values = _numbers(path, target, data)
     return inputs.assign(**{data.target: values})
 
 
@@ -87,7 +91,9 @@ def _validated(path: Path, inputs: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
+def _class_names(
+    path: Path, labels: pd.Series, data: DataConfig, every_class: bool = True
+) -> pd.Series:
     """The target's values replaced by the class names of config.yml; unknown values are errors."""
     classes = data.classes or {}
     names = labels.map(_as_text).map(classes)
@@ -100,7 +106,8 @@ def _class_names(path: Path, labels: pd.Series, data: DataConfig) -> pd.Series:
             f"{path}: target column {data.target!r} has {value} (lines {_lines(unknown.index)}), "
             f"which is not one of data.classes in config.yml ({known})"
         )
-    if absent := [name for name in data.class_names if name not in set(names)]:
+    absent = [name for name in data.class_names if name not in set(names)]
+    if absent and every_class:
         raise DataValidationError(
             f"{path}: no rows of the classes {absent}; every class in data.classes needs examples"
         )

@@ -19,6 +19,7 @@ from .persistence import load_metadata, load_session
 from .results import RECORD_LIST, ModelMetadata, PredictionResult, RecordError
 
 TASK = config.task
+TARGET = config.data.target
 # The classes' names in the order config.yml lists them; none for a regression.
 CLASSES: tuple[str, ...] = config.data.class_names
 ONNX_PROBABILITIES = "probabilities"  # a classifier's output, as skl2onnx names it

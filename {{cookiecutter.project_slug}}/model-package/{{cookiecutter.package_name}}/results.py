@@ -134,6 +134,24 @@ class Interval(BaseModel):
     half_width: float
 
 
+class LoggedData(BaseModel):
+    """The rows of the service's log a model was trained on (datasets/logged.csv, logged.py)."""
+
+    file: str
+    sha256: str
+    rows: int = Field(description="Logged rows trained on or held out, after config.yml's rule.")
+    left_out: int = Field(description="Logged rows the rule left out: too old, or over the cap.")
+    first: datetime | None = Field(description="When the oldest of those rows was predicted.")
+    last: datetime | None = Field(description="When the newest was predicted.")
+    versions: dict[str, int] = Field(description="Rows per model version that predicted them.")
+    outcome_share: dict[str, float] = Field(
+        description="Per version, the share of its logged predictions that got an outcome."
+    )
+    warnings: list[str] = Field(
+        description="Why these rows may not represent the traffic: feedback-loop bias."
+    )
+
+
 class ModelMetadata(BaseModel):
     """Written beside the artifact: what was trained, on what, how well, and the release gate."""
 
@@ -164,6 +182,9 @@ class ModelMetadata(BaseModel):
     )
     profile: DataProfile | None = Field(
         default=None, description="The training inputs' profile, for drift; no raw rows."
+    )
+    logged: LoggedData | None = Field(
+        default=None, description="The service's logged rows among n_train and n_holdout."
     )
 
 

@@ -4,9 +4,10 @@
     python -m {{ cookiecutter.package_name }}.stages prepare  # one
     python -m {{ cookiecutter.package_name }}.stages check    # before a build
 
-prepare validates the data file and splits it into data/prepared/ (train.jsonl, holdout.jsonl and
-source.json). train fits the pipeline on the train part, scores it on the holdout and writes the
-versioned artifacts, their metadata and the model card into trained_models/, where the wheel picks
+prepare validates the data file, adds the service's logged rows if the harvest wrote any
+(logged.py), and splits them into data/prepared/ (train.jsonl, holdout.jsonl and source.json).
+train fits the pipeline on the train part, scores it on the holdout and writes the versioned
+artifacts, their metadata and the model card into trained_models/, where the wheel picks
 them up (tox -e gate adds its decision to the metadata and the card before the build). evaluate
 writes reports/metrics.json and the plot data of reports/plots/ (a classifier's ROC,
 calibration and confusion; a regression's predicted against actual values).
@@ -43,6 +44,7 @@ from .config import (
 from .data import MissingStageInputError, Part, load_dataset, sha256_of, to_records
 from .drift import build_profile, model_features
 from .estimators import build_pipeline, resolve_estimator, to_onnx
+from .logged import combine, load_logged, summarise
 from .metrics import plot_tables, score, value_plot_tables
 from .persistence import (
     ModelNotTrainedError,
@@ -56,6 +58,7 @@ from .results import (
     FeatureLists,
     HoldoutMetrics,
     Interval,
+    LoggedData,
     ModelMetadata,
 )
 
@@ -79,9 +82,17 @@ def strata(targets: pd.Series, config: Config = config) -> pd.Series:
 
 
 def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, Part]:
-    """Shuffled, stratified, seeded split of a loaded data set: train, then holdout."""
+    """Train, then holdout: a seeded draw stratified on the target, or (split.holdout: newest)
+    the last test_size share of the rows, in the order they come."""
     records = to_records(frame[list(INPUT_FIELDS)])
     targets = frame[config.data.target]
+    if config.split.holdout == "newest":
+        start = len(records) - math.ceil(config.split.test_size * len(records))
+        train_targets, holdout_targets = targets.iloc[:start], targets.iloc[start:]
+        return (
+            Part(records[:start], train_targets.tolist()),
+            Part(records[start:], holdout_targets.tolist()),
+        )
     train_records, holdout_records, train_targets, holdout_targets = train_test_split(
         records,
         targets.tolist(),
@@ -93,17 +104,41 @@ def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, P
     return Part(train_records, train_targets), Part(holdout_records, holdout_targets)
 
 
+def training_rows(
+    data_file: Path, config: Config = config, logged_dir: Path = DATASET_DIR
+) -> tuple[pd.DataFrame, LoggedData | None]:
+    """The original data, then the logged rows config.yml's `logged` rule keeps (logged.py)."""
+    original = load_dataset(data_file, config.data)
+    logged = load_logged(config, logged_dir)
+    if logged is None:
+        return original, None
+    rows, kept = combine(original, logged, config)
+    summary = summarise(original, logged, kept, config, logged_dir)
+    logger.info(
+        "Adding {} logged rows ({} left out by config.yml's rule)", summary.rows, summary.left_out
+    )
+    for warning in summary.warnings:
+        logger.warning("Logged rows: {}", warning)
+    return rows, summary
+
+
 def prepare(
     config: Config = config, data_file: Path | None = None, out_dir: Path = PREPARED_DIR
 ) -> tuple[Part, Part]:
-    """Stage 1: validate the data file, split it and write both parts with the data's identity."""
+    """Stage 1: validate the data (and any logged rows), split it and write both parts with the
+    data's identity."""
     data_file = data_file or DATASET_DIR / config.data.file
     logger.info("Loading {}", data_file)
-    train_part, holdout_part = split_dataset(load_dataset(data_file, config.data), config)
+    rows, logged = training_rows(data_file, config, data_file.parent)
+    train_part, holdout_part = split_dataset(rows, config)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_part.write(out_dir / "train.jsonl")
     holdout_part.write(out_dir / "holdout.jsonl")
-    source = {"file": data_file.name, "sha256": sha256_of(data_file)}
+    source = {
+        "file": data_file.name,
+        "sha256": sha256_of(data_file),
+        "logged": logged.model_dump(mode="json") if logged else None,
+    }
     (out_dir / "source.json").write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
     counts = len(train_part.targets), len(holdout_part.targets)
     logger.info("Split into {} rows to train on and {} held out", *counts)
@@ -184,6 +219,7 @@ def train(
             numeric=config.features.numeric, categorical=config.features.categorical
         ),
         profile=profile,
+        logged=source.get("logged"),
     )
     card = render_card(metadata, pipeline, holdout_inputs, holdout_part.targets, config)
     path = save_model(pipeline, to_onnx(pipeline, config), metadata, card, output_dir)

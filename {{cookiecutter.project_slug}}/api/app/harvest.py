@@ -1,0 +1,262 @@
+"""`python -m app.harvest`: the logged predictions that got an outcome, as training data.
+
+    tox -e harvest -- --since 2026-11-01 [--until 2026-12-01] [--out PATH]
+
+Reads the prediction log (DATABASE_URL, or the default SQLite file) and writes the model package's
+datasets/logged.csv: one row per scored record that has an outcome, with the input fields as
+logged, the outcome as the target column (TARGET), and prediction_id, model_version and
+predicted_at, which training keeps as provenance only. Beside it, logged.json says what was
+harvested and left out, and per model version how many of its predictions got an outcome: the
+model card's warning about feedback-loop bias. config.yml's `logged` rule decides what training
+takes of it (the package's logged.py).
+
+- Personal fields: the log keeps them as a keyed hash, or not at all, so a feature computed from
+  one cannot be rebuilt from the log. When a model feature changes with the personal fields
+  hashed, the harvest refuses, naming it (a title read from a name, say).
+- Duplicates: records with the same logged inputs (equal personal values hash alike) become one
+  row, with the outcome that arrived last.
+- Rows whose inputs fail today's InputRecord, and outcomes of the other task (a log from before a
+  change of task), are left out and counted by reason.
+- No row with an outcome, or none that passes (another model's log): an error. The files are
+  replaced together at the end, so a failed or interrupted harvest leaves the last one as it was.
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
+
+from {{ cookiecutter.package_name }} import (
+    CLASSES,
+    EXAMPLE_RECORD,
+    LOGGED_FILE,
+    PERSONAL_FIELDS,
+    TARGET,
+    InputRecord,
+    model_features,
+)
+
+from app.answers import CLASSIFICATION
+from app.config import API_ROOT, settings_from_environment
+from app.db import SchemaBehindError, check_schema, feedback, make_engine, predictions
+
+PACKAGE = InputRecord.__module__.partition(".")[0]  # the model package's import name
+DEFAULT_OUT = API_ROOT.parent / "model-package" / PACKAGE / "datasets" / LOGGED_FILE
+SUMMARY_SUFFIX = ".json"
+PROVENANCE = ("prediction_id", "model_version", "predicted_at")
+HASHED = "hmac-sha256:"  # how the log writes a personal value (prediction_log/personal_data.py)
+
+
+class HarvestError(ValueError):
+    """Nothing to harvest, or nothing that today's model can learn from; nothing was written."""
+
+
+@dataclass
+class Harvest:
+    """The rows to write, and the summary written beside them."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    versions: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def summary(self, since: datetime | None, until: datetime | None) -> dict[str, Any]:
+        return {
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "harvested_at": datetime.now(UTC).isoformat(),
+            "rows": len(self.rows),
+            "duplicates_merged": self.duplicates,
+            "left_out": dict(self.left_out.most_common()),
+            "versions": self.versions,
+        }
+
+
+def personal_features() -> list[str]:
+    """The model's features that change when the personal fields are hashed, as the log keeps
+    them: those cannot be rebuilt from the log."""
+    if not PERSONAL_FIELDS:
+        return []
+    sent = model_features([EXAMPLE_RECORD])
+    changed: set[str] = set()
+    for digit in "0f":  # two different hashes: a feature may not tell one value from another
+        logged = {**EXAMPLE_RECORD, **dict.fromkeys(PERSONAL_FIELDS, HASHED + digit * 64)}
+        features = model_features([logged])
+        changed |= {name for name, values in features.items() if values != sent[name]}
+    return sorted(changed)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives times back without their zone; the log writes them in UTC."""
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+
+
+def _window(query: Any, since: datetime | None, until: datetime | None) -> Any:
+    if since is not None:
+        query = query.where(predictions.c.created_at >= since)
+    if until is not None:
+        query = query.where(predictions.c.created_at < until)
+    return query
+
+
+def served(
+    engine: Engine, since: datetime | None, until: datetime | None
+) -> dict[str, dict[str, int]]:
+    """Per model version, the logged predictions and how many got an outcome."""
+    query = select(
+        predictions.c.model_version,
+        func.count(predictions.c.id),
+        func.count(feedback.c.prediction_id),
+    ).outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
+    query = _window(query, since, until).group_by(predictions.c.model_version)
+    with engine.connect() as connection:
+        return {
+            version: {"predictions": logged, "outcomes": outcomes}
+            for version, logged, outcomes in connection.execute(query)
+        }
+
+
+def outcome_of(row: Any) -> tuple[Any, str | None]:
+    """The row's outcome as training reads it, or why it is left out."""
+    outcome = row.label if CLASSIFICATION else row.value
+    if outcome is None:
+        return None, "an outcome of the other task (the log predates a change of task)"
+    if CLASSIFICATION and outcome not in CLASSES:
+        return None, f"the outcome {outcome!r} is not one of today's classes"
+    return outcome, None
+
+
+def problem_with(inputs: Any) -> str | None:
+    """Why logged inputs fail today's InputRecord: the first field's problem, or None."""
+    try:
+        InputRecord.model_validate(inputs)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        return f"{'.'.join(map(str, first['loc'])) or 'the record'}: {first['msg']}"
+    return None
+
+
+def harvest(engine: Engine, since: datetime | None, until: datetime | None) -> Harvest:
+    """The logged records with an outcome that today's model can learn from."""
+    query = select(
+        predictions.c.id,
+        predictions.c.model_version,
+        predictions.c.created_at,
+        predictions.c.inputs,
+        feedback.c.label,
+        feedback.c.value,
+    ).join(feedback, feedback.c.prediction_id == predictions.c.id)
+    query = _window(query, since, until).order_by(feedback.c.created_at, predictions.c.id)
+    result = Harvest(versions=served(engine, since, until))
+    kept: dict[str, dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            outcome, reason = outcome_of(row)
+            reason = reason or problem_with(row.inputs)
+            if reason:
+                result.left_out[reason] += 1
+                continue
+            key = json.dumps(row.inputs, sort_keys=True)
+            result.duplicates += key in kept
+            kept[key] = {
+                **row.inputs,
+                TARGET: outcome,
+                "prediction_id": row.id,
+                "model_version": row.model_version,
+                "predicted_at": _utc(row.created_at).isoformat(),
+            }
+    result.rows = sorted(kept.values(), key=lambda row: row["predicted_at"])
+    if not result.rows:
+        if not result.left_out:
+            raise HarvestError("no logged prediction in that time has an outcome: nothing written")
+        reasons = "; ".join(f"{count} x {why}" for why, count in result.left_out.most_common(3))
+        raise HarvestError(
+            f"none of the {result.left_out.total()} logged predictions with an outcome fits "
+            f"today's model ({reasons}): is DATABASE_URL this model's log? Nothing written"
+        )
+    return result
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[IO[str]]:
+    """A file written beside `path` and renamed over it only once complete."""
+    folder, prefix = path.parent, f".{path.name}."
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="", dir=folder, prefix=prefix, delete=False
+    ) as handle:
+        written = Path(handle.name)
+        try:
+            yield handle
+        except BaseException:
+            written.unlink()
+            raise
+    os.replace(written, path)
+
+
+def write(result: Harvest, out: Path, since: datetime | None, until: datetime | None) -> None:
+    """logged.csv and its summary, each replaced whole."""
+    columns = [*InputRecord.model_fields, TARGET, *PROVENANCE]
+    summary = json.dumps(result.summary(since, until), indent=2) + "\n"
+    with replacing(out) as rows, replacing(out.with_suffix(SUMMARY_SUFFIX)) as described:
+        writer = csv.DictWriter(rows, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(result.rows)
+        described.write(summary)
+
+
+def moment(text: str) -> datetime:
+    """A date (midnight UTC) or an ISO 8601 time, for --since and --until."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (2026-11-01) or an ISO 8601 time"
+        ) from None
+    return parsed.replace(tzinfo=parsed.tzinfo or UTC)
+
+
+def main(arguments: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--since", type=moment, help="first prediction time (default: the start)")
+    parser.add_argument("--until", type=moment, help="prediction time to stop before")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
+    options = parser.parse_args(arguments)
+    if depends := personal_features():
+        sys.exit(
+            f"harvest: the model's features {depends} are computed from personal fields "
+            f"{list(PERSONAL_FIELDS)}, which the log keeps hashed: take them out of config.yml's "
+            "features, compute them from other fields, or do not retrain from the log"
+        )
+    if not options.out.parent.is_dir():
+        sys.exit(f"harvest: {options.out.parent} is not a folder: give --out a file in one")
+    engine = make_engine(settings_from_environment().database_url)
+    try:
+        check_schema(engine)
+        result = harvest(engine, options.since, options.until)
+        write(result, options.out, options.since, options.until)
+    except (HarvestError, SchemaBehindError) as error:
+        sys.exit(f"harvest: {error}")
+    except OperationalError as error:
+        problem = type(error.orig).__name__
+        sys.exit(f"harvest: the database (DATABASE_URL) is unreachable: {problem}")
+    finally:
+        engine.dispose()
+    print(json.dumps(result.summary(options.since, options.until), indent=2))
+    print(f"harvest: wrote {len(result.rows)} rows to {options.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Logged rows (datasets/logged.csv, from the API's harvest) joining the original data."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import LOGGED_FILE, TASK
+from {{ cookiecutter.package_name }}.card import LOGGED_HEADING
+from {{ cookiecutter.package_name }}.config import (
+    DATASET_DIR,
+    LoggedConfig,
+    SplitConfig,
+    config,
+)
+from {{ cookiecutter.package_name }}.data import DataValidationError, Part
+from {{ cookiecutter.package_name }}.logged import (
+    SUMMARY_FILE,
+    combine,
+    load_logged,
+)
+from {{ cookiecutter.package_name }}.persistence import load_card
+from {{ cookiecutter.package_name }}.stages import prepare, train
+
+TARGET = config.data.target
+
+
+def write_harvest(folder: Path, rows: pd.DataFrame, outcome_share: float = 0.5) -> Path:
+    """A harvest as the API writes it: the rows, one a day from 2026-01-01, and its summary."""
+    logged = rows.assign(
+        prediction_id=[f"p{index}" for index in range(len(rows))],
+        model_version=["0.1.0" if index % 2 else "0.1.1" for index in range(len(rows))],
+        predicted_at=pd.date_range("2026-01-01", periods=len(rows), freq="D", tz="UTC").map(
+            pd.Timestamp.isoformat
+        ),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    logged.to_csv(folder / LOGGED_FILE, index=False)
+    served = {"predictions": 100, "outcomes": round(100 * outcome_share)}
+    summary = {"versions": {"0.1.0": served, "0.1.1": served}}
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def harvest(tmp_path: Path, dataset: pd.DataFrame) -> Path:
+    """The original file and a harvest of 100 of its rows, in a datasets folder of their own."""
+    folder = write_harvest(tmp_path / "datasets", dataset.head(100), outcome_share=0.1)
+    (folder / config.data.file).write_bytes((DATASET_DIR / config.data.file).read_bytes())
+    return folder
+
+
+def test_the_rule_keeps_the_newest_months_then_caps_the_share(
+    harvest: Path, dataset: pd.DataFrame
+) -> None:
+    logged = load_logged(config, harvest)
+    assert logged is not None
+    assert len(logged) == 100
+    every = config.model_copy(update={"logged": LoggedConfig(max_share=1)})
+    rows, kept = combine(dataset, logged, every)
+    assert (len(rows), len(kept)) == (len(dataset) + 100, 100)
+    recent = config.model_copy(update={"logged": LoggedConfig(keep_months=1, max_share=1)})
+    _, kept = combine(dataset, logged, recent)
+    # one a day up to 2026-04-10: a month back is 2026-03-10, 32 days in all
+    assert len(kept) == 32
+    assert kept["predicted_at"].min() == pd.Timestamp("2026-03-10", tz="UTC")
+    small = dataset.head(60)
+    _, kept = combine(small, logged, config.model_copy(update={"logged": LoggedConfig()}))
+    assert len(kept) == 60  # half of 60 + 60
+    assert kept["predicted_at"].is_monotonic_increasing
+    assert kept["predicted_at"].max() == logged["predicted_at"].max()  # the newest kept
+
+
+def test_training_names_the_logged_rows_and_the_card_warns(harvest: Path, tmp_path: Path) -> None:
+    prepared = tmp_path / "prepared"
+    train_part, holdout = prepare(data_file=harvest / config.data.file, out_dir=prepared)
+    original = len(pd.read_csv(harvest / config.data.file))
+    assert len(train_part.targets) + len(holdout.targets) == original + 100
+    metadata = train(prepared_dir=prepared, output_dir=tmp_path / "model")
+    assert metadata.logged is not None
+    assert (metadata.logged.rows, metadata.logged.left_out) == (100, 0)
+    assert metadata.logged.versions == {"0.1.0": 50, "0.1.1": 50}
+    assert metadata.logged.first == pd.Timestamp("2026-01-01", tz="UTC")
+    assert metadata.logged.outcome_share == {"0.1.0": 0.1, "0.1.1": 0.1}
+    assert any("only 10% of version 0.1.0" in warning for warning in metadata.logged.warnings)
+    card = load_card("markdown", metadata.version, tmp_path / "model")
+    assert f"## {LOGGED_HEADING}" in card
+    assert f"{original} from {config.data.file}, 100 from the log" in card
+    assert "**Bias:** only 10% of version 0.1.0's logged predictions got an outcome" in card
+
+
+def test_a_newest_holdout_is_the_end_of_the_log(harvest: Path, tmp_path: Path) -> None:
+    split = SplitConfig(test_size=0.05, random_state=0, holdout="newest")
+    newest = config.model_copy(update={"split": split, "logged": LoggedConfig(max_share=1)})
+    prepare(newest, harvest / config.data.file, tmp_path)
+    holdout = Part.read(tmp_path / "holdout.jsonl")
+    logged = pd.read_csv(harvest / LOGGED_FILE)
+    tail = logged[TARGET].astype(str).tolist()[-min(100, len(holdout.targets)) :]
+    assert [str(target) for target in holdout.targets[-len(tail) :]] == tail
+
+
+def test_a_bad_harvest_is_refused_with_its_line(harvest: Path, tmp_path: Path) -> None:
+    data_file = harvest / config.data.file
+    (harvest / SUMMARY_FILE).write_text("{}", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="not a harvest summary"):
+        prepare(data_file=data_file, out_dir=tmp_path)
+    (harvest / SUMMARY_FILE).unlink()
+    logged = pd.read_csv(harvest / LOGGED_FILE)
+    logged.loc[3, "predicted_at"] = "yesterday"
+    logged.to_csv(harvest / LOGGED_FILE, index=False)
+    with pytest.raises(DataValidationError, match="line 5: predicted_at is not an ISO 8601"):
+        prepare(data_file=data_file, out_dir=tmp_path)
+    if TASK == "classification":
+        logged.assign(**{TARGET: "nobody knows"}).to_csv(harvest / LOGGED_FILE, index=False)
+        with pytest.raises(DataValidationError, match="'nobody knows'"):
+            prepare(data_file=data_file, out_dir=tmp_path)
+    assert not (tmp_path / "train.jsonl").exists()
