@@ -177,6 +177,7 @@ EXPECTED_FILES = {
     ".circleci/config.yml",
     "model-package/scripts/gate.py",
     "model-package/scripts/publish.py",
+    "model-package/scripts/retrain.sh",
 }
 UNRENDERED = re.compile(r"{{|{%|{#")
 # CircleCI's own template syntax, which the generated config must keep.

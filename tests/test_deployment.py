@@ -1,6 +1,7 @@
 """The generated CI/CD and deployment files: schema-valid, consistent, and free of secrets."""
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -50,17 +51,27 @@ def test_circleci_config_is_valid_and_wired(cookies, context: dict[str, str]) ->
         "test_api",
         "deploy_api",
         "check_alerts",
+        "retrain",
     }
     python_version = context.get("python_version", PYTHON_VERSIONS[0])
     assert config["executors"]["python"]["docker"][0]["image"] == f"cimg/python:{python_version}"
 
     workflows = config["workflows"]
-    assert list(workflows) == ["train-test-release", "alerts"]
-    # A scheduled pipeline runs the alerts check alone; every other pipeline, the release.
+    assert list(workflows) == ["train-test-release", "alerts", "retrain"]
+    # A schedule named retrain runs the retrain alone, any other schedule the alerts check; every
+    # other pipeline, the release.
     scheduled = {"equal": ["scheduled_pipeline", "<< pipeline.trigger_source >>"]}
-    assert workflows["alerts"]["when"] == scheduled
+    named_retrain = {"equal": ["retrain", "<< pipeline.schedule.name >>"]}
+    assert workflows["alerts"]["when"] == {"and": [scheduled, {"not": named_retrain}]}
+    assert workflows["retrain"]["when"] == {"and": [scheduled, named_retrain]}
     assert workflows["train-test-release"]["when"] == {"not": scheduled}
     assert [next(iter(entry)) for entry in workflows["alerts"]["jobs"]] == ["check_alerts"]
+    (retrain,) = workflows["retrain"]["jobs"]
+    assert retrain == {"retrain": {"context": ["model-index", "retrain"]}}
+    (script,) = [step["run"] for step in jobs["retrain"]["steps"] if "run" in step]
+    assert script["working_directory"] == "model-package"
+    assert script["command"] == "scripts/retrain.sh"
+    assert os.access(project / "model-package" / "scripts" / "retrain.sh", os.X_OK)
     entries = {}
     for entry in workflows["train-test-release"]["jobs"]:
         job, options = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})

@@ -242,7 +242,10 @@ def main(arguments: list[str] | None = None) -> None:
         )
     if not options.out.parent.is_dir():
         sys.exit(f"harvest: {options.out.parent} is not a folder: give --out a file in one")
-    engine = make_engine(settings_from_environment().database_url)
+    url = settings_from_environment().database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        sys.exit(f"harvest: no prediction log at {url}: set DATABASE_URL to the service's")
+    engine = make_engine(url)
     try:
         check_schema(engine)
         result = harvest(engine, options.since, options.until)

@@ -162,7 +162,7 @@ def test_an_interrupted_harvest_leaves_the_last_one_whole(
 
 @pytest.mark.skipif(not personal_features(), reason="no feature is computed from a personal field")
 def test_a_feature_of_a_personal_field_stops_the_harvest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The example's title comes from name, which the log hashes: nothing is harvested."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'log.sqlite3'}")

@@ -25,7 +25,8 @@ from .results import LoggedData
 SUMMARY_FILE = "logged.json"
 PROVENANCE = ("prediction_id", "model_version", "predicted_at")
 # Warned about in the card: a version whose predictions got outcomes less often than this, and
-# logged rows of which one class (or one tenth of the original target's range) holds more.
+# logged rows of which one class, or one tenth of the original data (a decile of its target), holds
+# more.
 LOW_OUTCOME_SHARE = 0.2
 DOMINANT_CLASS_SHARE = 0.8
 DOMINANT_BIN_SHARE = 0.3
@@ -40,7 +41,13 @@ def load_logged(config: Config, folder: Path = DATASET_DIR) -> pd.DataFrame | No
     names = {name: name for name in config.data.class_names} or None
     as_written = DataConfig(file=LOGGED_FILE, target=config.data.target, classes=names)
     rows = load_dataset(path, as_written, every_class=False)
-    provenance = pd.read_csv(path, usecols=list(PROVENANCE), dtype=str, keep_default_na=False)
+    try:
+        provenance = pd.read_csv(path, usecols=list(PROVENANCE), dtype=str, keep_default_na=False)
+    except ValueError as error:  # a column missing
+        raise DataValidationError(
+            f"{path}: not a harvest: it needs the columns {list(PROVENANCE)} (the API's "
+            "tox -e harvest writes them)"
+        ) from error
     times = pd.to_datetime(provenance["predicted_at"], utc=True, errors="coerce", format="ISO8601")
     if times.isna().any():
         line = int(times.index[times.isna()][0]) + 2
@@ -135,6 +142,6 @@ def bias_warnings(
         high = original[target].max() if bins.index[0] == len(edges) else edges[bins.index[0]]
         warnings.append(
             f"{bins.iloc[0]:.0%} of the logged rows have {target} between {low:g} and {high:g}, "
-            "a tenth of the original data's range"
+            "where a tenth of the original data lies"
         )
     return warnings

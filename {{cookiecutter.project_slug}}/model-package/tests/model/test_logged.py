@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.logged import (
     SUMMARY_FILE,
     combine,
     load_logged,
+    summarise,
 )
 from {{ cookiecutter.package_name }}.persistence import load_card
 from {{ cookiecutter.package_name }}.stages import prepare, train
@@ -100,6 +101,25 @@ def test_a_newest_holdout_is_the_end_of_the_log(harvest: Path, tmp_path: Path) -
     assert [str(target) for target in holdout.targets[-len(tail) :]] == tail
 
 
+def test_a_log_one_class_or_one_tenth_dominates_is_warned_of(
+    dataset: pd.DataFrame, tmp_path: Path
+) -> None:
+    targets = dataset[TARGET]
+    if TASK == "classification":
+        rows = dataset[targets == targets.iloc[0]].head(50)
+        expected = f"100% of the logged rows are of the class {targets.iloc[0]!r}"
+    else:  # the 50 lowest values: most of them in the original data's lowest tenth
+        rows = dataset.sort_values(TARGET).head(50)
+        expected = "where a tenth of the original data lies"
+    folder = write_harvest(tmp_path, rows, outcome_share=0.5)
+    logged = load_logged(config, folder)
+    assert logged is not None
+    _, kept = combine(dataset, logged, config)
+    warnings = summarise(dataset, logged, kept, config, folder).warnings
+    assert len(warnings) == 1  # half the predictions got an outcome: not a low share
+    assert expected in warnings[0]
+
+
 def test_a_bad_harvest_is_refused_with_its_line(harvest: Path, tmp_path: Path) -> None:
     data_file = harvest / config.data.file
     (harvest / SUMMARY_FILE).write_text("{}", encoding="utf-8")
@@ -107,6 +127,9 @@ def test_a_bad_harvest_is_refused_with_its_line(harvest: Path, tmp_path: Path) -
         prepare(data_file=data_file, out_dir=tmp_path)
     (harvest / SUMMARY_FILE).unlink()
     logged = pd.read_csv(harvest / LOGGED_FILE)
+    logged.drop(columns="model_version").to_csv(harvest / LOGGED_FILE, index=False)
+    with pytest.raises(DataValidationError, match="not a harvest: it needs the columns"):
+        prepare(data_file=data_file, out_dir=tmp_path)
     logged.loc[3, "predicted_at"] = "yesterday"
     logged.to_csv(harvest / LOGGED_FILE, index=False)
     with pytest.raises(DataValidationError, match="line 5: predicted_at is not an ISO 8601"):
