@@ -162,11 +162,18 @@ def test_logged_outcomes_retrain_the_model_on_a_pushed_branch(tmp_path: Path) ->
     metadata = json.loads(metadata_file.read_text())
     assert metadata["version"] == "0.1.1"
     logged = metadata["logged"]
-    assert (logged["rows"], logged["left_out"], logged["versions"]) == (400, 0, {"0.1.0": 400})
+    assert (logged["rows"], logged["cut_by_rule"], logged["versions"]) == (400, 0, {"0.1.0": 400})
+    assert logged["harvest"]["duplicates_merged"] == OUTCOMES_AGAIN
     assert logged["first"] is not None and logged["last"] >= logged["first"]
     assert metadata["n_train"] + metadata["n_holdout"] == FIRST + OUTCOMES
     assert metadata["gate"]["passed"] and metadata["gate"]["published_version"] == "0.1.0"
     assert "## Release gate" in shown and "## Data from the service's log" in shown
     assert f"{FIRST} from titanic3.csv, {OUTCOMES} from the log" in shown
     lock = (model / "dvc.lock").read_text()
-    assert f"path: {PACKAGE}/datasets" in lock and "nfiles: 4" in lock
+    assert f"path: {PACKAGE}/datasets" in lock
+    assert "nfiles: 3" in lock  # the data file and the harvest's two; .dvcignore: its README
+
+    # Run again on the proposed branch: the log holds nothing new, so nothing is proposed.
+    again = run_as_written([retrain], model, retraining).stdout
+    assert "retrain: no new outcomes since the harvest 0.1.1 was trained on" in again
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""

@@ -4,25 +4,32 @@
 
 Reads the prediction log (DATABASE_URL, or the default SQLite file) and writes the model package's
 datasets/logged.csv: one row per scored record that has an outcome, with the input fields as
-logged, the outcome as the target column (TARGET), and prediction_id, model_version and
-predicted_at, which training keeps as provenance only. Beside it, logged.json says what was
-harvested and left out, and per model version how many of its predictions got an outcome: the
-model card's warning about feedback-loop bias. config.yml's `logged` rule decides what training
-takes of it (the package's logged.py).
+logged, the outcome as the target column (TARGET), and the LOGGED_PROVENANCE columns (prediction
+id, model version, time), which training keeps as provenance only. Beside it, logged.json (the
+package's HarvestSummary) says what was left out, and per model version how many predictions were
+logged and how many got an outcome: the model card's warning about feedback-loop bias.
+config.yml's `logged` rule decides what training takes of it (the package's logged.py).
 
-- Personal fields: the log keeps them as a keyed hash, or not at all, so a feature computed from
-  one cannot be rebuilt from the log. When a model feature changes with the personal fields
-  hashed, the harvest refuses, naming it (a title read from a name, say).
-- Duplicates: records with the same logged inputs (equal personal values hash alike) become one
-  row, with the outcome that arrived last.
+- Personal fields: the log keeps them as a keyed hash (PERSONAL_DATA=hash) or not at all (drop),
+  and so does the harvest. A feature computed from one cannot be rebuilt from that: when a model
+  feature changes with the personal fields hashed, the harvest refuses, naming it (a title read
+  from a name, say). A required field the log dropped leaves every row out, with that reason.
+- Duplicates: a record sent again is recognised by its hashed personal values (with one
+  PERSONAL_DATA_KEY, equal values hash alike) and the rest of its inputs: it becomes one row, with
+  the outcome that arrived last. Without a hashed personal value nothing tells one person from
+  another, and every row is kept.
 - Rows whose inputs fail today's InputRecord, and outcomes of the other task (a log from before a
   change of task), are left out and counted by reason.
-- No row with an outcome, or none that passes (another model's log): an error. The files are
-  replaced together at the end, so a failed or interrupted harvest leaves the last one as it was.
+- No row with an outcome, or none that passes (another model's log): an error, nothing written.
+  Each file is written aside and renamed into place, and the summary carries the CSV's sha256,
+  so training refuses a pair that a stopped harvest left mismatched.
+- Each harvest replaces the last: rows the log no longer holds (PREDICTION_LOG_RETENTION_DAYS)
+  are no longer trained on.
 """
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import sys
@@ -43,8 +50,10 @@ from {{ cookiecutter.package_name }} import (
     CLASSES,
     EXAMPLE_RECORD,
     LOGGED_FILE,
+    LOGGED_PROVENANCE,
     PERSONAL_FIELDS,
     TARGET,
+    HarvestSummary,
     InputRecord,
     model_features,
 )
@@ -52,12 +61,10 @@ from {{ cookiecutter.package_name }} import (
 from app.answers import CLASSIFICATION
 from app.config import API_ROOT, settings_from_environment
 from app.db import SchemaBehindError, check_schema, feedback, make_engine, predictions
+from app.prediction_log.personal_data import HASHED
 
 PACKAGE = InputRecord.__module__.partition(".")[0]  # the model package's import name
 DEFAULT_OUT = API_ROOT.parent / "model-package" / PACKAGE / "datasets" / LOGGED_FILE
-SUMMARY_SUFFIX = ".json"
-PROVENANCE = ("prediction_id", "model_version", "predicted_at")
-HASHED = "hmac-sha256:"  # how the log writes a personal value (prediction_log/personal_data.py)
 
 
 class HarvestError(ValueError):
@@ -66,23 +73,28 @@ class HarvestError(ValueError):
 
 @dataclass
 class Harvest:
-    """The rows to write, and the summary written beside them."""
+    """The rows to write, and what the summary says of them."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     left_out: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     versions: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def summary(self, since: datetime | None, until: datetime | None) -> dict[str, Any]:
-        return {
-            "since": since.isoformat() if since else None,
-            "until": until.isoformat() if until else None,
-            "harvested_at": datetime.now(UTC).isoformat(),
-            "rows": len(self.rows),
-            "duplicates_merged": self.duplicates,
-            "left_out": dict(self.left_out.most_common()),
-            "versions": self.versions,
-        }
+    def summary(
+        self, since: datetime | None, until: datetime | None, csv_sha256: str
+    ) -> HarvestSummary:
+        return HarvestSummary.model_validate(
+            {
+                "since": since,
+                "until": until,
+                "harvested_at": datetime.now(UTC),
+                "rows": len(self.rows),
+                "csv_sha256": csv_sha256,
+                "duplicates_merged": self.duplicates,
+                "left_out": dict(self.left_out.most_common()),
+                "versions": self.versions,
+            }
+        )
 
 
 def personal_features() -> list[str]:
@@ -140,12 +152,25 @@ def outcome_of(row: Any) -> tuple[Any, str | None]:
 
 
 def problem_with(inputs: Any) -> str | None:
-    """Why logged inputs fail today's InputRecord: the first field's problem, or None."""
+    """Why logged inputs fail today's InputRecord: the first problem, or None. Personal fields the
+    log dropped (PERSONAL_DATA=drop), when they are all that is wrong, are named as such."""
     try:
         InputRecord.model_validate(inputs)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
+        problems = error.errors(include_url=False, include_input=False)
+        dropped = [str(problem["loc"][0]) for problem in problems if problem["type"] == "missing"]
+        if len(dropped) == len(problems) and set(dropped) <= set(PERSONAL_FIELDS):
+            return f"{', '.join(dropped)}: required, and not in the log (PERSONAL_DATA=drop)"
+        first = problems[0]
         return f"{'.'.join(map(str, first['loc'])) or 'the record'}: {first['msg']}"
+    return None
+
+
+def identity(inputs: dict[str, Any]) -> str | None:
+    """What a record sent again shares with its first sending: its inputs, a hashed personal
+    value among them; None when it has none, and nothing tells two people apart."""
+    if any(str(inputs.get(name, "")).startswith(HASHED) for name in PERSONAL_FIELDS):
+        return json.dumps(inputs, sort_keys=True)
     return None
 
 
@@ -169,7 +194,7 @@ def harvest(engine: Engine, since: datetime | None, until: datetime | None) -> H
             if reason:
                 result.left_out[reason] += 1
                 continue
-            key = json.dumps(row.inputs, sort_keys=True)
+            key = identity(row.inputs) or row.id
             result.duplicates += key in kept
             kept[key] = {
                 **row.inputs,
@@ -183,9 +208,11 @@ def harvest(engine: Engine, since: datetime | None, until: datetime | None) -> H
         if not result.left_out:
             raise HarvestError("no logged prediction in that time has an outcome: nothing written")
         reasons = "; ".join(f"{count} x {why}" for why, count in result.left_out.most_common(3))
+        dropped = all("PERSONAL_DATA=drop" in why for why in result.left_out)
+        hint = "retrain without the log" if dropped else "is DATABASE_URL this model's log?"
         raise HarvestError(
             f"none of the {result.left_out.total()} logged predictions with an outcome fits "
-            f"today's model ({reasons}): is DATABASE_URL this model's log? Nothing written"
+            f"today's model ({reasons}): {hint} Nothing written"
         )
     return result
 
@@ -203,18 +230,23 @@ def replacing(path: Path) -> Iterator[IO[str]]:
         except BaseException:
             written.unlink()
             raise
+    written.chmod(0o644)  # as any file written here, not the temporary file's 0600
     os.replace(written, path)
 
 
-def write(result: Harvest, out: Path, since: datetime | None, until: datetime | None) -> None:
-    """logged.csv and its summary, each replaced whole."""
-    columns = [*InputRecord.model_fields, TARGET, *PROVENANCE]
-    summary = json.dumps(result.summary(since, until), indent=2) + "\n"
-    with replacing(out) as rows, replacing(out.with_suffix(SUMMARY_SUFFIX)) as described:
+def write(
+    result: Harvest, out: Path, since: datetime | None, until: datetime | None
+) -> HarvestSummary:
+    """The CSV, then the summary that names its sha256; each replaced whole."""
+    columns = [*InputRecord.model_fields, TARGET, *LOGGED_PROVENANCE]
+    with replacing(out) as rows:
         writer = csv.DictWriter(rows, columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(result.rows)
-        described.write(summary)
+    summary = result.summary(since, until, hashlib.sha256(out.read_bytes()).hexdigest())
+    with replacing(out.with_suffix(".json")) as described:
+        described.write(summary.model_dump_json(indent=2) + "\n")
+    return summary
 
 
 def moment(text: str) -> datetime:
@@ -225,7 +257,7 @@ def moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date (2026-11-01) or an ISO 8601 time"
         ) from None
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC)
+    return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)  # as the log keeps times
 
 
 def main(arguments: list[str] | None = None) -> None:
@@ -237,8 +269,8 @@ def main(arguments: list[str] | None = None) -> None:
     if depends := personal_features():
         sys.exit(
             f"harvest: the model's features {depends} are computed from personal fields "
-            f"{list(PERSONAL_FIELDS)}, which the log keeps hashed: take them out of config.yml's "
-            "features, compute them from other fields, or do not retrain from the log"
+            f"{list(PERSONAL_FIELDS)}, which the log keeps hashed or drops: take them out of "
+            "config.yml's features, compute them from other fields, or retrain without the log"
         )
     if not options.out.parent.is_dir():
         sys.exit(f"harvest: {options.out.parent} is not a folder: give --out a file in one")
@@ -249,7 +281,7 @@ def main(arguments: list[str] | None = None) -> None:
     try:
         check_schema(engine)
         result = harvest(engine, options.since, options.until)
-        write(result, options.out, options.since, options.until)
+        summary = write(result, options.out, options.since, options.until)
     except (HarvestError, SchemaBehindError) as error:
         sys.exit(f"harvest: {error}")
     except OperationalError as error:
@@ -257,8 +289,8 @@ def main(arguments: list[str] | None = None) -> None:
         sys.exit(f"harvest: the database (DATABASE_URL) is unreachable: {problem}")
     finally:
         engine.dispose()
-    print(json.dumps(result.summary(options.since, options.until), indent=2))
-    print(f"harvest: wrote {len(result.rows)} rows to {options.out}")
+    print(summary.model_dump_json(indent=2))
+    print(f"harvest: wrote {summary.rows} rows to {options.out}")
 
 
 if __name__ == "__main__":

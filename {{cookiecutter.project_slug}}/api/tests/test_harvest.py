@@ -1,27 +1,29 @@
 """The harvest (app/harvest.py): logged outcomes become the model's next training data."""
 
 import csv
-import json
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIELDS, ClientFactory, Record, field_options
+from conftest import FIELDS, REQUIRED, ClientFactory, Record, field_options
 from sqlalchemy import Engine, insert
 
 from {{ cookiecutter.package_name }} import (
     CLASSES,
     EXAMPLE_RECORD,
+    LOGGED_PROVENANCE,
     PERSONAL_FIELDS,
     TARGET,
+    HarvestSummary,
     InputRecord,
 )
 
 from app.answers import CLASSIFICATION, OUTCOME
 from app.config import Settings
 from app.db import feedback, make_engine, migrate, predictions
-from app.harvest import PROVENANCE, HarvestError, harvest, main, personal_features, write
+from app.harvest import HarvestError, harvest, main, moment, personal_features, write
 
 
 def engine_of(database_url: str) -> Engine:
@@ -72,7 +74,8 @@ def log_row(engine: Engine, row_id: str, inputs: Record, at: datetime, **outcome
 def test_a_served_log_becomes_one_row_per_record(
     make_client: ClientFactory, database_url: str, tmp_path: Path
 ) -> None:
-    """2,000 predictions, 500 outcomes; 10 records sent again, with a later outcome each."""
+    """2,000 predictions, 500 outcomes; 10 records sent again, with a later outcome each: merged
+    when a hashed personal field tells who sent them, else kept apart."""
     client = make_client(database_url=database_url)
     records = distinct_records(2000)
     answered = client.post("/api/v1/predict", json={"records": records}).json()
@@ -85,27 +88,35 @@ def test_a_served_log_becomes_one_row_per_record(
         assert client.post("/api/v1/feedback", json=sent).status_code == 201
 
     result = harvest(engine_of(database_url), None, None)
-    assert (len(result.rows), result.duplicates, dict(result.left_out)) == (500, 10, {})
+    merged = 10 if PERSONAL_FIELDS else 0
+    assert (len(result.rows), result.duplicates, dict(result.left_out)) == (
+        510 - merged,
+        merged,
+        {},
+    )
     version = answered["model_version"]
     assert result.versions == {version: {"predictions": 2010, "outcomes": 510}}
     by_id = {row["prediction_id"]: row for row in result.rows}
     for index, answer in enumerate(again):  # the outcome that came last
         assert by_id[answer["prediction_id"]][TARGET] == truth(index + 1)
+    if merged:
+        assert not set(by_id) & {answer["prediction_id"] for answer in answered["predictions"][:10]}
 
     out = tmp_path / "logged.csv"
     write(result, out, datetime(2026, 1, 1, tzinfo=UTC), None)
     with out.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert reader.fieldnames == [*InputRecord.model_fields, TARGET, *PROVENANCE]
-    assert len(rows) == 500
+    assert reader.fieldnames == [*InputRecord.model_fields, TARGET, *LOGGED_PROVENANCE]
+    assert len(rows) == 510 - merged
     assert [row["predicted_at"] for row in rows] == sorted(row["predicted_at"] for row in rows)
     for name in PERSONAL_FIELDS:  # as the log keeps them: hashed
         assert all(row[name].startswith("hmac-sha256:") for row in rows)
-    summary = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
-    assert (summary["rows"], summary["duplicates_merged"]) == (500, 10)
-    assert summary["since"] == "2026-01-01T00:00:00+00:00"
-    assert summary["versions"][version] == {"predictions": 2010, "outcomes": 510}
+    summary = HarvestSummary.model_validate_json(out.with_suffix(".json").read_bytes())
+    assert (summary.rows, summary.duplicates_merged) == (510 - merged, merged)
+    assert summary.csv_sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert summary.since == datetime(2026, 1, 1, tzinfo=UTC)
+    assert summary.versions[version].model_dump() == {"predictions": 2010, "outcomes": 510}
 
 
 def test_rows_today_s_model_cannot_use_are_counted_by_reason(database_url: str) -> None:
@@ -113,21 +124,42 @@ def test_rows_today_s_model_cannot_use_are_counted_by_reason(database_url: str) 
     november, october = datetime(2026, 11, 15, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)
     outcome = {OUTCOME: truth(0)}
     log_row(engine, "kept", EXAMPLE_RECORD, november, **outcome)
+    log_row(engine, "late", EXAMPLE_RECORD, datetime(2026, 10, 31, 23, 30, tzinfo=UTC), **outcome)
     log_row(engine, "retired", {**EXAMPLE_RECORD, "retired_field": 1}, november, **outcome)
     other_task = {"value": 1.0} if CLASSIFICATION else {"label": "a class"}
     log_row(engine, "other-task", EXAMPLE_RECORD, november, **other_task)
     log_row(engine, "no-outcome", EXAMPLE_RECORD, november)
     log_row(engine, "october", EXAMPLE_RECORD, october, **outcome)
 
-    result = harvest(engine, datetime(2026, 11, 1, tzinfo=UTC), None)
-    assert [row["prediction_id"] for row in result.rows] == ["kept"]
+    since = moment("2026-11-01T01:00+02:00")  # 23:00 UTC on 31 October
+    assert (since, since.tzinfo) == (datetime(2026, 10, 31, 23, tzinfo=UTC), UTC)
+    result = harvest(engine, since, None)
+    assert [row["prediction_id"] for row in result.rows] == ["late", "kept"]  # never merged:
+    # EXAMPLE_RECORD's personal values are not hashed here, so nothing tells who sent them
     assert dict(result.left_out) == {
         "retired_field: Extra inputs are not permitted": 1,
         "an outcome of the other task (the log predates a change of task)": 1,
     }
-    assert result.versions == {"0.0.1": {"predictions": 4, "outcomes": 3}}
-    october_only = harvest(engine, october, datetime(2026, 11, 1, tzinfo=UTC))
+    assert result.versions == {"0.0.1": {"predictions": 5, "outcomes": 4}}
+    october_only = harvest(engine, october, since)
     assert [row["prediction_id"] for row in october_only.rows] == ["october"]
+
+
+REQUIRED_PERSONAL = [name for name in PERSONAL_FIELDS if name in REQUIRED]
+
+
+@pytest.mark.skipif(not REQUIRED_PERSONAL, reason="no personal field is required")
+def test_required_fields_the_log_dropped_are_named(
+    make_client: ClientFactory, database_url: str
+) -> None:
+    client = make_client(database_url=database_url, personal_data="drop")
+    answer = client.post("/api/v1/predict", json={"records": [EXAMPLE_RECORD]}).json()
+    sent = {"prediction_id": answer["predictions"][0]["prediction_id"], OUTCOME: truth(0)}
+    assert client.post("/api/v1/feedback", json=sent).status_code == 201
+    with pytest.raises(HarvestError) as refused:
+        harvest(engine_of(database_url), None, None)
+    dropped = ", ".join(REQUIRED_PERSONAL)
+    assert f"1 x {dropped}: required, and not in the log (PERSONAL_DATA=drop)" in str(refused)
 
 
 def test_another_model_s_log_and_an_empty_one_are_refused(database_url: str) -> None:

@@ -10,7 +10,9 @@
                              # empty for a regression
     model.TARGET             # the data's column the model predicts (config.yml's data.target)
     model.LOGGED_FILE        # the file in datasets/ that training reads logged outcomes from
-                             # (logged.py): the API's harvest writes it
+                             # (logged.py): the API's harvest writes it, with a summary beside it
+    model.LOGGED_PROVENANCE  # its columns besides the input fields and the target
+    model.HarvestSummary     # what the harvest writes beside it, and training reads
     model.make_prediction(records) -> PredictionResult
         # records in (dicts or InputRecord instances); out, aligned with the input, None for an
         # invalid record. A classifier: .labels (the predicted class name) and .probabilities
@@ -47,7 +49,7 @@ replacing the example model means changing the package, never its consumers.
 from loguru import logger
 
 from ._version import DISTRIBUTION, __version__
-from .config import LOGGED_FILE
+from .config import LOGGED_FILE, LOGGED_PROVENANCE
 from .drift import PSI_THRESHOLDS, drift_report, model_features, value_bins
 from .input_schema import EXAMPLE_RECORD, InputRecord
 from .persistence import ModelNotTrainedError, load_card
@@ -56,6 +58,7 @@ from .results import (
     PERSONAL_FIELDS,
     ClassificationMetrics,
     DriftReport,
+    HarvestSummary,
     HoldoutMetrics,
     ModelMetadata,
     PredictionResult,
@@ -69,12 +72,14 @@ __all__ = [
     "DISTRIBUTION",
     "EXAMPLE_RECORD",
     "LOGGED_FILE",
+    "LOGGED_PROVENANCE",
     "PERSONAL_FIELDS",
     "PSI_THRESHOLDS",
     "TARGET",
     "TASK",
     "ClassificationMetrics",
     "DriftReport",
+    "HarvestSummary",
     "HoldoutMetrics",
     "InputRecord",
     "ModelMetadata",

@@ -195,6 +195,13 @@ def _facts(metadata: ModelMetadata) -> list[tuple[str, str]]:
 LOGGED_HEADING = "Data from the service's log"
 
 
+def _refused(logged: LoggedData) -> str:
+    """The harvest's refusals by reason, and the records sent again that it merged."""
+    reasons = [f"{count} ({why})" for why, count in logged.harvest.left_out.items()]
+    merged = logged.harvest.duplicates_merged
+    return "; ".join([*reasons, *([f"{merged} sent again, merged"] if merged else [])]) or "none"
+
+
 def _logged_rows(logged: LoggedData, metadata: ModelMetadata) -> list[tuple[str, str]]:
     """The logged rows among those trained on and held out: how many, from when, from whom."""
     total = metadata.n_train + metadata.n_holdout
@@ -206,7 +213,8 @@ def _logged_rows(logged: LoggedData, metadata: ModelMetadata) -> list[tuple[str,
     shares = ", ".join(f"{version}: {share:.0%}" for version, share in logged.outcome_share.items())
     return [
         ("Rows", f"{total - logged.rows} from {metadata.data_file}, {logged.rows} from the log"),
-        ("Left out by config.yml's rule", str(logged.left_out)),
+        ("Left out by config.yml's rule", str(logged.cut_by_rule)),
+        ("Left out or merged by the harvest", _refused(logged)),
         ("Predicted", span),
         (
             "Versions that served them",

@@ -12,8 +12,11 @@ from .results import INPUT_FIELDS, LOWER_IS_BETTER, METRICS, NOT_GATED, Task
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
-# Rows the service logged with outcomes, written there by the API's harvest (logged.py).
+# Rows the service logged with outcomes, written there by the API's harvest (logged.py): the input
+# fields, the target, and these columns, which training keeps as provenance only. Its summary is
+# the file of the same name ending in .json.
 LOGGED_FILE = "logged.csv"
+LOGGED_PROVENANCE = ("prediction_id", "model_version", "predicted_at")
 TRAINED_MODEL_DIR = PACKAGE_ROOT / "trained_models"
 # The training pipeline's other files, in the development tree around the package (dvc.yaml).
 PREPARED_DIR = PACKAGE_ROOT.parent / "data" / "prepared"
@@ -94,7 +97,7 @@ class LoggedConfig(StrictModel):
     """How rows harvested from the service's log join the original data (logged.py)."""
 
     keep_months: int | None = Field(default=None, gt=0)
-    max_share: float = Field(default=0.5, gt=0, le=1)
+    max_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class ModelConfig(StrictModel):

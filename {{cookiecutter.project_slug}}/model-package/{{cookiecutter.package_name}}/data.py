@@ -29,19 +29,20 @@ class DataValidationError(ValueError):
     """The data file cannot be used for training; the message names the file and the problem."""
 
 
-def load_dataset(path: Path, data: DataConfig, every_class: bool = True) -> pd.DataFrame:
+def load_dataset(path: Path, data: DataConfig, harvested: bool = False) -> pd.DataFrame:
     """The input fields as the schema validated them, and the target as class names or numbers.
 
     Training then builds its features from the very values serving would get for the same row.
     Only empty cells and data.missing_values mean "missing": a category called "NA" stays one.
-    Every class needs rows, unless `every_class` is false (a file that adds to another).
+    Every class needs rows, unless the file is `harvested` (logged.py), which adds to the data
+    file and holds class names as written: read as text, so a class '01' stays one.
     """
     try:
         frame = pd.read_csv(
             path,
             keep_default_na=False,
             na_values=["", *data.missing_values],
-            dtype=dict.fromkeys(_text_fields(), str),
+            dtype=dict.fromkeys([*_text_fields(), *([data.target] if harvested else [])], str),
         )
     except FileNotFoundError as error:
         raise DataValidationError(f"{path}: no such data file") from error
@@ -60,7 +61,7 @@ def load_dataset(path: Path, data: DataConfig, every_class: bool = True) -> pd.D
     inputs = pd.DataFrame(records, index=frame.index, columns=list(INPUT_FIELDS))
     target = frame[data.target]
     if data.classes:
-        values = _class_names(path, target, data, every_class)
+        values = _class_names(path, target, data, every_class=not harvested)
     else:
         values = _numbers(path, target, data)
     return inputs.assign(**{data.target: values})

@@ -1,35 +1,52 @@
-"""Rows the service logged with their outcomes, as training data beside the original file.
+"""Rows the service logged with their outcomes, as training data beside the data file.
 
 The API's harvest (`tox -e harvest` in api/) writes datasets/logged.csv: the input fields, the
-target (a class name or a number) and the provenance columns below, which training ignores, with
-logged.json beside it (per model version, how many predictions were logged and how many got an
-outcome). config.yml's `logged` rule says which rows join the original data: all of them, or
-those of the newest keep_months; then at most max_share of all rows, the newest kept.
+target (a class name or a number) and the LOGGED_PROVENANCE columns, which training keeps as
+provenance only; and logged.json beside it (HarvestSummary: what was left out, and per model
+version how many predictions were logged and how many got an outcome). config.yml's `logged` rule
+says which rows join the data file's: all of them, or those of the keep_months before the newest
+one; then at most max_share of all rows, the newest kept.
 
 Logged rows exist only where a model answered and someone sent back what happened: they are not a
 sample of the traffic. `summarise` states how far they may be skewed, in the metadata and the card.
 """
 
-import json
 import math
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
-from .config import DATASET_DIR, LOGGED_FILE, Config, DataConfig
+from .config import DATASET_DIR, LOGGED_FILE, LOGGED_PROVENANCE, Config, DataConfig
 from .data import DataValidationError, load_dataset, sha256_of
-from .results import LoggedData
+from .results import HarvestSummary, LoggedData
 
-SUMMARY_FILE = "logged.json"
-PROVENANCE = ("prediction_id", "model_version", "predicted_at")
+SUMMARY_FILE = Path(LOGGED_FILE).with_suffix(".json").name
 # Warned about in the card: a version whose predictions got outcomes less often than this, and
-# logged rows of which one class, or one tenth of the original data (a decile of its target), holds
-# more.
+# logged rows of which one class, or one tenth of the data file's rows (a decile of its target),
+# holds more.
 LOW_OUTCOME_SHARE = 0.2
 DOMINANT_CLASS_SHARE = 0.8
 DOMINANT_BIN_SHARE = 0.3
+
+
+def read_summary(folder: Path) -> HarvestSummary:
+    """The harvest's summary, checked to describe the CSV beside it."""
+    path = folder / SUMMARY_FILE
+    try:
+        summary = HarvestSummary.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as error:
+        raise DataValidationError(
+            f"{path}: not the summary of a harvest ({type(error).__name__}); run the harvest again"
+        ) from error
+    if summary.csv_sha256 != sha256_of(folder / LOGGED_FILE):
+        raise DataValidationError(
+            f"{path} describes another {LOGGED_FILE} (a harvest stopped between the two files?); "
+            "run the harvest again"
+        )
+    return summary
 
 
 def load_logged(config: Config, folder: Path = DATASET_DIR) -> pd.DataFrame | None:
@@ -38,36 +55,43 @@ def load_logged(config: Config, folder: Path = DATASET_DIR) -> pd.DataFrame | No
     path = folder / LOGGED_FILE
     if not path.is_file():
         return None
+    read_summary(folder)
     names = {name: name for name in config.data.class_names} or None
     as_written = DataConfig(file=LOGGED_FILE, target=config.data.target, classes=names)
-    rows = load_dataset(path, as_written, every_class=False)
+    rows = load_dataset(path, as_written, harvested=True)
     try:
-        provenance = pd.read_csv(path, usecols=list(PROVENANCE), dtype=str, keep_default_na=False)
+        provenance = pd.read_csv(
+            path, usecols=list(LOGGED_PROVENANCE), dtype=str, keep_default_na=False
+        )
     except ValueError as error:  # a column missing
         raise DataValidationError(
-            f"{path}: not a harvest: it needs the columns {list(PROVENANCE)} (the API's "
+            f"{path}: not a harvest: it needs the columns {list(LOGGED_PROVENANCE)} (the API's "
             "tox -e harvest writes them)"
         ) from error
     times = pd.to_datetime(provenance["predicted_at"], utc=True, errors="coerce", format="ISO8601")
     if times.isna().any():
         line = int(times.index[times.isna()][0]) + 2
         raise DataValidationError(f"{path}: line {line}: predicted_at is not an ISO 8601 time")
-    return rows.assign(model_version=provenance["model_version"], predicted_at=times)
+    return rows.assign(
+        prediction_id=provenance["prediction_id"],
+        model_version=provenance["model_version"],
+        predicted_at=times,
+    )
 
 
 def combine(
     original: pd.DataFrame, logged: pd.DataFrame, config: Config
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The original rows in file order, then the logged rows the rule keeps, oldest first; and
-    those kept logged rows. The holdout "newest" takes the end of this order."""
+    """The data file's rows in their order, then the logged rows the rule keeps, oldest first;
+    and those kept logged rows. The holdout "newest" takes the end of this order."""
     logged = logged.sort_values("predicted_at", kind="stable")
     if config.logged.keep_months is not None and not logged.empty:
         start = logged["predicted_at"].max() - pd.DateOffset(months=config.logged.keep_months)
         logged = logged[logged["predicted_at"] >= start]
-    share = config.logged.max_share
+    share = Fraction(str(config.logged.max_share))  # exact: 0.6 of 5 rows is 3, not 2.9999
     if share < 1:  # logged / (original + logged) <= share
         cap = math.floor(share / (1 - share) * len(original))
-        logged = logged.iloc[max(0, len(logged) - cap) :]
+        logged = logged.iloc[len(logged) - min(cap, len(logged)) :]
     rows = pd.concat([original, logged[list(original.columns)]], ignore_index=True)
     return rows, logged
 
@@ -80,37 +104,25 @@ def summarise(
     folder: Path = DATASET_DIR,
 ) -> LoggedData:
     """What the metadata and the card say about the logged rows trained on."""
-    shares = outcome_shares(folder / SUMMARY_FILE)
+    harvest = read_summary(folder)
+    versions = {str(name): int(rows) for name, rows in kept["model_version"].value_counts().items()}
+    shares = {
+        version: served.outcomes / served.predictions
+        for version, served in harvest.versions.items()
+        if version in versions and served.predictions
+    }
     return LoggedData(
         file=LOGGED_FILE,
-        sha256=sha256_of(folder / LOGGED_FILE),
+        sha256=harvest.csv_sha256,
         rows=len(kept),
-        left_out=len(logged) - len(kept),
+        cut_by_rule=len(logged) - len(kept),
+        harvest=harvest,
         first=kept["predicted_at"].min() if len(kept) else None,
         last=kept["predicted_at"].max() if len(kept) else None,
-        versions={
-            str(name): int(rows) for name, rows in kept["model_version"].value_counts().items()
-        },
+        versions=versions,
         outcome_share=shares,
         warnings=bias_warnings(original, kept, shares, config),
     )
-
-
-def outcome_shares(path: Path) -> dict[str, float]:
-    """Per model version, outcomes over logged predictions, from the harvest's summary."""
-    if not path.is_file():
-        return {}
-    try:
-        versions: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["versions"]
-        return {
-            version: counts["outcomes"] / counts["predictions"]
-            for version, counts in versions.items()
-            if counts["predictions"]
-        }
-    except (ValueError, KeyError, TypeError) as error:
-        raise DataValidationError(
-            f"{path}: not a harvest summary ({error}); run the harvest again"
-        ) from error
 
 
 def bias_warnings(
@@ -132,7 +144,7 @@ def bias_warnings(
             usual = (original[target] == counts.index[0]).mean()
             warnings.append(
                 f"{counts.iloc[0]:.0%} of the logged rows are of the class {counts.index[0]!r} "
-                f"({usual:.0%} of the original data)"
+                f"({usual:.0%} in the data file)"
             )
         return warnings
     edges = np.quantile(original[target], np.linspace(0, 1, 11)[1:-1])
@@ -142,6 +154,6 @@ def bias_warnings(
         high = original[target].max() if bins.index[0] == len(edges) else edges[bins.index[0]]
         warnings.append(
             f"{bins.iloc[0]:.0%} of the logged rows have {target} between {low:g} and {high:g}, "
-            "where a tenth of the original data lies"
+            "where a tenth of the data file's rows lie"
         )
     return warnings

@@ -134,18 +134,40 @@ class Interval(BaseModel):
     half_width: float
 
 
+class Served(BaseModel):
+    predictions: int = Field(description="Predictions logged in the harvest's time.")
+    outcomes: int = Field(description="How many of them got an outcome.")
+
+
+class HarvestSummary(BaseModel):
+    """What the API's harvest wrote beside datasets/logged.csv, and training reads (logged.py)."""
+
+    since: datetime | None
+    until: datetime | None
+    harvested_at: datetime
+    rows: int
+    csv_sha256: str = Field(description="The CSV written with it: a pair from one harvest.")
+    duplicates_merged: int = Field(description="Rows of a record sent again, merged into one.")
+    left_out: dict[str, int] = Field(description="Rows refused, by reason.")
+    versions: dict[str, Served] = Field(description="Per model version, in the harvest's time.")
+
+
 class LoggedData(BaseModel):
     """The rows of the service's log a model was trained on (datasets/logged.csv, logged.py)."""
 
     file: str
     sha256: str
     rows: int = Field(description="Logged rows trained on or held out, after config.yml's rule.")
-    left_out: int = Field(description="Logged rows the rule left out: too old, or over the cap.")
+    cut_by_rule: int = Field(
+        description="Logged rows config.yml's rule left out: too old, or over the cap."
+    )
+    harvest: HarvestSummary
     first: datetime | None = Field(description="When the oldest of those rows was predicted.")
     last: datetime | None = Field(description="When the newest was predicted.")
     versions: dict[str, int] = Field(description="Rows per model version that predicted them.")
     outcome_share: dict[str, float] = Field(
-        description="Per version, the share of its logged predictions that got an outcome."
+        description="Per version of these rows, the share of its logged predictions that got an "
+        "outcome."
     )
     warnings: list[str] = Field(
         description="Why these rows may not represent the traffic: feedback-loop bias."

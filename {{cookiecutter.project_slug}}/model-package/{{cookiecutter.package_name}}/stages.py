@@ -41,7 +41,14 @@ from .config import (
     Config,
     config,
 )
-from .data import MissingStageInputError, Part, load_dataset, sha256_of, to_records
+from .data import (
+    DataValidationError,
+    MissingStageInputError,
+    Part,
+    load_dataset,
+    sha256_of,
+    to_records,
+)
 from .drift import build_profile, model_features
 from .estimators import build_pipeline, resolve_estimator, to_onnx
 from .logged import combine, load_logged, summarise
@@ -88,10 +95,15 @@ def split_dataset(frame: pd.DataFrame, config: Config = config) -> tuple[Part, P
     targets = frame[config.data.target]
     if config.split.holdout == "newest":
         start = len(records) - math.ceil(config.split.test_size * len(records))
-        train_targets, holdout_targets = targets.iloc[:start], targets.iloc[start:]
+        newest = targets.iloc[start:]
+        if config.task == "classification" and newest.nunique() < 2:
+            raise DataValidationError(
+                f"the newest {len(newest)} rows (split.holdout: newest) are all of the class "
+                f"{newest.iloc[0]!r}: no metric can compare models on them; use holdout: random"
+            )
         return (
-            Part(records[:start], train_targets.tolist()),
-            Part(records[start:], holdout_targets.tolist()),
+            Part(records[:start], targets.iloc[:start].tolist()),
+            Part(records[start:], newest.tolist()),
         )
     train_records, holdout_records, train_targets, holdout_targets = train_test_split(
         records,
@@ -115,7 +127,9 @@ def training_rows(
     rows, kept = combine(original, logged, config)
     summary = summarise(original, logged, kept, config, logged_dir)
     logger.info(
-        "Adding {} logged rows ({} left out by config.yml's rule)", summary.rows, summary.left_out
+        "Adding {} logged rows ({} left out by config.yml's rule)",
+        summary.rows,
+        summary.cut_by_rule,
     )
     for warning in summary.warnings:
         logger.warning("Logged rows: {}", warning)

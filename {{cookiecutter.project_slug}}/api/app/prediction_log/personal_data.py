@@ -11,6 +11,8 @@ from {{ cookiecutter.package_name }} import PERSONAL_FIELDS
 
 from app.config import Settings
 
+HASHED = "hmac-sha256:"  # the start of a personal value as the log keeps it
+
 
 class PersonalData:
     def __init__(self, settings: Settings) -> None:
@@ -33,5 +35,5 @@ class PersonalData:
                 inputs.pop(name, None)
             elif inputs.get(name) is not None:
                 digest = hmac.digest(self.key, str(inputs[name]).encode(), "sha256")
-                inputs[name] = "hmac-sha256:" + digest.hex()
+                inputs[name] = HASHED + digest.hex()
         return inputs
