@@ -3,6 +3,7 @@ branch for review, after the gate against the model published on a real private 
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -135,6 +136,8 @@ def test_logged_outcomes_retrain_the_model_on_a_pushed_branch(tmp_path: Path) ->
         pushed = run_as_written([retrain], model, retraining).stdout
 
     assert "retrain: pushed retrain/0.1.1" in pushed
+    assert re.search(r"^data sha256 .* OTHER TRAINING DATA$", pushed, re.MULTILINE), pushed
+    assert re.search(r"^logged sha256\s+none\s+[0-9a-f]{10}$", pushed, re.MULTILINE), pushed
     branches = run(["git", "branch", "--list"], cwd=remote).stdout.split()
     assert "retrain/0.1.1" in branches
     shown = run(["git", "show", "--stat", "--format=%B", "retrain/0.1.1"], cwd=remote).stdout

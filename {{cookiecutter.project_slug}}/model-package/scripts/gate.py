@@ -64,6 +64,8 @@ def score_holdout(holdout: Path) -> dict[str, Any]:
         "version": model.__version__,
         "classes": list(model.CLASSES),
         "data_sha256": metadata.data_sha256,
+        # the harvest it also trained on; a package without logged rows has none
+        "logged_sha256": getattr(getattr(metadata, "logged", None), "sha256", None),
         "libraries": getattr(metadata, "libraries", {}),  # recorded since the model card came
         "probabilities": result.probabilities,
         "values": getattr(result, "values", []),
@@ -240,7 +242,9 @@ def decide(index_url: str, reason: str | None, folder: Path) -> None:
     print(f"\nGate: {name} {__version__} (candidate) against {newest} (the newest published)")
     hashes = (published["data_sha256"], candidate["data_sha256"])
     rows = (len(both), len(answers(candidate, candidate["classes"])))
-    print(release.gate_table((newest, __version__), old_metrics, new_metrics, rows, hashes))
+    logged = (published["logged_sha256"], candidate["logged_sha256"])
+    versions = (newest, __version__)
+    print(release.gate_table(versions, old_metrics, new_metrics, rows, hashes, logged=logged))
     passed = all(item.passed for item in comparisons)
     if passed and reason:
         print(f"Gate: passed; {OVERRIDE} is not needed and is not recorded")

@@ -130,6 +130,11 @@ class GateConfig(StrictModel):
         loss = published - candidate
         return -loss if metric in LOWER_IS_BETTER else loss
 
+    def passes(self, metric: str, published: float, candidate: float) -> bool:
+        """Worse by at most the metric's tolerance; 1e-12 more absorbs the difference's float
+        rounding, so a tolerance of 0 passes an equal model."""
+        return self.worse_by(metric, published, candidate) <= self.metrics[metric] + 1e-12
+
 
 class CardConfig(StrictModel):
     """What the model card says in words: what the model is for and where it must not be used."""

@@ -17,7 +17,7 @@ from loguru import logger
 
 from ._version import __version__
 from .card import render_card
-from .config import DATASET_DIR, PREPARED_DIR, TRAINED_MODEL_DIR, Config, config
+from .config import DATASET_DIR, LOGGED_FILE, PREPARED_DIR, TRAINED_MODEL_DIR, Config, config
 from .data import Part, sha256_of
 from .estimators import resolve_estimator
 from .metrics import holdout_metrics
@@ -39,6 +39,12 @@ Answers = Sequence[Sequence[float] | None]
 
 class StaleModelError(ValueError):
     """The trained model is not what config.yml and the data would train now."""
+
+
+def logged_sha256(folder: Path = DATASET_DIR) -> str | None:
+    """The harvest's sha256 (logged.py), or None when there is none."""
+    path = folder / LOGGED_FILE
+    return sha256_of(path) if path.is_file() else None
 
 
 def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> ModelMetadata:
@@ -63,6 +69,7 @@ def check(config: Config = config, model_dir: Path = TRAINED_MODEL_DIR) -> Model
         ),
         "features": (metadata.features, features),
         "data": (metadata.data_sha256, sha256_of(DATASET_DIR / config.data.file)),
+        "logged rows": (metadata.logged and metadata.logged.sha256, logged_sha256()),
     }
     if stale := [name for name, (trained, wanted) in expected.items() if trained != wanted]:
         raise StaleModelError(
@@ -141,7 +148,7 @@ def gate_comparisons(
             published=old[metric],
             candidate=new[metric],
             tolerance=tolerance,
-            passed=config.gate.worse_by(metric, old[metric], new[metric]) <= tolerance + 1e-12,
+            passed=config.gate.passes(metric, old[metric], new[metric]),
         )
         for metric, tolerance in config.gate.metrics.items()
     ]
@@ -154,9 +161,11 @@ def gate_table(
     rows: tuple[int, int],
     hashes: tuple[str, str],
     config: Config = config,
+    logged: tuple[str | None, str | None] = (None, None),
 ) -> str:
     """Both models' holdout metrics on the rows both scored (`rows`: those, and all), the gated
-    ones with their tolerance and verdict, and whether the two trained on the same data."""
+    ones with their tolerance and verdict, and whether the two trained on the same data: the
+    data file's sha256 (`hashes`) and the logged rows' (`logged`, None without any)."""
     old, new = published.model_dump(), candidate.model_dump()
     tolerances = config.gate.metrics
     width = max(len(metric) for metric in old) + 2
@@ -165,11 +174,15 @@ def gate_table(
     for metric in old:
         verdict = "not gated"
         if metric in tolerances:
-            worse = config.gate.worse_by(metric, old[metric], new[metric]) > tolerances[metric]
-            verdict = f"{tolerances[metric]:<10g} {'WORSE' if worse else 'ok'}"
+            passes = config.gate.passes(metric, old[metric], new[metric])
+            verdict = f"{tolerances[metric]:<10g} {'ok' if passes else 'WORSE'}"
         change = new[metric] - old[metric]
         figures = f"{old[metric]:>12.4f}{new[metric]:>12.4f}{change:>+10.4f}"
         lines.append(f"{metric:<{width}}{figures}  {verdict}")
-    same_data = "same training data" if hashes[0] == hashes[1] else "OTHER TRAINING DATA"
+    same = hashes[0] == hashes[1] and logged[0] == logged[1]
+    same_data = "same training data" if same else "OTHER TRAINING DATA"
     lines.append(f"{'data sha256':<{width}}{hashes[0][:10]:>12}{hashes[1][:10]:>12}  {same_data}")
+    if any(logged):
+        shown = [(digest or "none")[:10] for digest in logged]
+        lines.append(f"{'logged sha256':<{width}}{shown[0]:>12}{shown[1]:>12}")
     return "\n".join(lines) + "\n"

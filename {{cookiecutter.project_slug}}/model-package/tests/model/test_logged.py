@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.logged import (
     summarise,
 )
 from {{ cookiecutter.package_name }}.persistence import load_card
+from {{ cookiecutter.package_name }}.release import StaleModelError, check
 from {{ cookiecutter.package_name }}.stages import prepare, train
 
 DAYS = 100
@@ -110,6 +111,9 @@ def test_training_names_the_logged_rows_and_the_card_warns(harvest: Path, tmp_pa
     assert f"{original} from {config.data.file}, {DAYS} from the log" in card
     assert "2 (retired_field: Extra inputs are not permitted); 3 sent again, merged" in card
     assert "**Bias:** only 10% of version 0.1.0's logged predictions got an outcome" in card
+    # datasets/ has no harvest: a build would ship a model of other data
+    with pytest.raises(StaleModelError, match=r"other logged rows than config\.yml"):
+        check(config, tmp_path / "model")
 
 
 def test_a_newest_holdout_is_the_end_of_the_log(harvest: Path, tmp_path: Path) -> None:

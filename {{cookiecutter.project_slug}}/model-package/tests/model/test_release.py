@@ -1,6 +1,7 @@
 """The promotion gate's comparison (release.py), on the trained model's own holdout answers."""
 
 import math
+import re
 
 import pytest
 
@@ -70,6 +71,12 @@ def test_the_table_names_each_verdict_and_other_training_data(holdout: Part) -> 
     same = gate_table(("0.1.0", "0.2.0"), published, published, rows, ("a" * 64, "a" * 64))
     assert "WORSE" not in same
     assert "same training data" in same
+    same_file = ("a" * 64, "a" * 64)
+    retrained = gate_table(
+        ("0.1.0", "0.2.0"), published, published, rows, same_file, logged=(None, "c" * 64)
+    )
+    assert "OTHER TRAINING DATA" in retrained
+    assert re.search(r"^logged sha256\s+none\s+cccccccccc$", retrained, re.MULTILINE), retrained
     if ungated := [name for name in published.model_dump() if name not in config.gate.metrics]:
         assert f"{ungated[0]} " in same
         assert "not gated" in same
