@@ -71,6 +71,7 @@ EXPECTED_FILES = {
     "model-package/{package}/data.py",
     "model-package/{package}/drift.py",
     "model-package/{package}/datasets/README.md",
+    "model-package/{package}/datasets/logged/README.md",
     "model-package/{package}/datasets/titanic3.csv",
     "model-package/{package}/features.py",
     "model-package/{package}/input_schema.py",

@@ -28,8 +28,8 @@ FIRST, SENT_AGAIN, OUTCOMES, OUTCOMES_AGAIN = 1309, 300, 400, 100
 
 
 def start_service(api: Path, database: Path, log: Path) -> golden_path.Server:
-    """The API as railway.json starts it, from the harvest's environment (the model package of
-    this tree), logging to a SQLite file."""
+    """The API as railway.json starts it, in the harvest's environment with the model package of
+    this tree, logging to a SQLite file."""
     port = golden_path.free_port()
     python = api / ".tox" / "harvest" / "bin" / "python"
     environment = golden_path.clean_environment(
@@ -37,6 +37,7 @@ def start_service(api: Path, database: Path, log: Path) -> golden_path.Server:
         DATABASE_URL=f"sqlite:///{database}",
         PERSONAL_DATA_KEY="k" * 32,
         PREDICTION_LOG_SPOOL_DIR=str(log.parent / "spool"),
+        PYTHONPATH=str(api.parent / "model-package"),  # as the harvest env imports it
     )
     start = golden_path.railway_config(api.parent)["deploy"]["startCommand"]
     process = subprocess.Popen(
@@ -127,12 +128,26 @@ def test_logged_outcomes_retrain_the_model_on_a_pushed_branch(tmp_path: Path) ->
         assert "harvest: no prediction log at " in str(stopped.value)
         assert "retrain: the harvest failed (above); nothing pushed" in str(stopped.value)
         assert (package / "VERSION").read_text().strip() == "0.1.0"
+        # A log without an outcome yet: nothing to propose, and the schedule stays green.
+        empty = tmp_path / "empty.sqlite3"
+        migrate = [api / ".tox" / "harvest" / "bin" / "python", "-m", "app.migrate"]
+        run(
+            migrate,
+            api,
+            {**elsewhere, "DATABASE_URL": f"sqlite:///{empty}", "PYTHONPATH": str(model)},
+        )
+        quiet = run_as_written(
+            [retrain], model, {**retraining, "DATABASE_URL": f"sqlite:///{empty}"}
+        )
+        assert "harvest: no logged prediction in that time has an outcome" in quiet.stdout
+        assert "retrain: no outcome harvested that 0.1.0 was not trained on" in quiet.stdout
+        assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
 
         summary = run_as_written([harvest], api, retraining).stdout
         print(summary)
         run(["git", "checkout", "--quiet", "--", "."], cwd=project)  # the script harvests again
-        (package / "datasets" / "logged.csv").unlink()
-        (package / "datasets" / "logged.json").unlink()
+        (package / "datasets" / "logged" / "logged.csv").unlink()
+        (package / "datasets" / "logged" / "logged.json").unlink()
         pushed = run_as_written([retrain], model, retraining).stdout
 
     assert "retrain: pushed retrain/0.1.1" in pushed
@@ -149,14 +164,16 @@ def test_logged_outcomes_retrain_the_model_on_a_pushed_branch(tmp_path: Path) ->
     proposed = {
         f"{prefix}/VERSION",
         "model-package/dvc.lock",
-        f"{prefix}/datasets/logged.csv",
-        f"{prefix}/datasets/logged.json",
+        f"{prefix}/datasets/logged/logged.csv",
+        f"{prefix}/datasets/logged/logged.json",
     }
     assert {*proposed, "model-package/reports/metrics.json"} <= set(changed)
     assert all(path in proposed or path.startswith("model-package/reports/") for path in changed)
 
     # The harvest: 400 records with an outcome (the 100 sent again merged into them).
-    harvested = json.loads((package / "datasets" / "logged.json").read_text())
+    assert run(["git", "status", "--porcelain", "--branch"], cwd=project).stdout == "## main\n"
+    logged_json = f"{prefix}/datasets/logged/logged.json"
+    harvested = json.loads(run(["git", "show", f"retrain/0.1.1:{logged_json}"], remote).stdout)
     assert (harvested["rows"], harvested["duplicates_merged"]) == (OUTCOMES, OUTCOMES_AGAIN)
     assert harvested["versions"] == {
         "0.1.0": {"predictions": FIRST + SENT_AGAIN, "outcomes": OUTCOMES + OUTCOMES_AGAIN}
@@ -172,11 +189,12 @@ def test_logged_outcomes_retrain_the_model_on_a_pushed_branch(tmp_path: Path) ->
     assert metadata["gate"]["passed"] and metadata["gate"]["published_version"] == "0.1.0"
     assert "## Release gate" in shown and "## Data from the service's log" in shown
     assert f"{FIRST} from titanic3.csv, {OUTCOMES} from the log" in shown
-    lock = (model / "dvc.lock").read_text()
-    assert f"path: {PACKAGE}/datasets" in lock
-    assert "nfiles: 3" in lock  # the data file and the harvest's two; .dvcignore: its README
+    lock = run(["git", "show", "retrain/0.1.1:model-package/dvc.lock"], cwd=remote).stdout
+    assert f"path: {PACKAGE}/datasets/logged" in lock
+    assert "nfiles: 3" in lock  # its README and the harvest's two files
 
-    # Run again on the proposed branch: the log holds nothing new, so nothing is proposed.
+    # Once the proposal is merged, the log holds nothing new: nothing is proposed.
+    run(["git", "merge", "--quiet", "--ff-only", "retrain/0.1.1"], cwd=project)
     again = run_as_written([retrain], model, retraining).stdout
-    assert "retrain: no new outcomes since the harvest 0.1.1 was trained on" in again
+    assert "retrain: no outcome harvested that 0.1.1 was not trained on" in again
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""

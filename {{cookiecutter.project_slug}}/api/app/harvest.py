@@ -1,14 +1,15 @@
-"""`python -m app.harvest`: the logged predictions that got an outcome, as training data.
+"""`tox -e harvest`: the logged predictions that got an outcome, as training data.
 
-    tox -e harvest -- --since 2026-11-01 [--until 2026-12-01] [--out PATH]
+    tox -e harvest -- --since 2026-11-01 [--until 2026-12-01] [--out PATH] [--if-any]
 
-Reads the prediction log (DATABASE_URL, or the default SQLite file) and writes the model package's
-datasets/logged.csv: one row per scored record that has an outcome, with the input fields as
-logged, the outcome as the target column (TARGET), and the LOGGED_PROVENANCE columns (prediction
-id, model version, time), which training keeps as provenance only. Beside it, logged.json (the
-package's HarvestSummary) says what was left out, and per model version how many predictions were
-logged and how many got an outcome: the model card's warning about feedback-loop bias.
-config.yml's `logged` rule decides what training takes of it (the package's logged.py).
+tox's env imports the model package of this tree (the next model's schema, not the published
+one's). It reads the prediction log (DATABASE_URL, or the default SQLite file) and writes the model
+package's datasets/logged/logged.csv: one row per scored record that has an outcome, with the
+input fields as logged, the outcome as the target column (TARGET), and the LOGGED_PROVENANCE
+columns (prediction id, model version, time), which training keeps as provenance only. Beside
+it, logged.json (the package's HarvestSummary) says what was left out, and per model version how
+many predictions were logged and how many got an outcome: the model card's warning about
+feedback-loop bias. config.yml's `logged` rule decides what training takes of it (logged.py).
 
 - Personal fields: the log keeps them as a keyed hash (PERSONAL_DATA=hash) or not at all (drop),
   and so does the harvest. A feature computed from one cannot be rebuilt from that: when a model
@@ -20,7 +21,8 @@ config.yml's `logged` rule decides what training takes of it (the package's logg
   another, and every row is kept.
 - Rows whose inputs fail today's InputRecord, and outcomes of the other task (a log from before a
   change of task), are left out and counted by reason.
-- No row with an outcome, or none that passes (another model's log): an error, nothing written.
+- No row with an outcome (with --if-any: a message, exit 0), or none that passes (another model's
+  log): an error, nothing written.
   Each file is written aside and renamed into place, and the summary carries the CSV's sha256,
   so training refuses a pair that a stopped harvest left mismatched.
 - Each harvest replaces the last: rows the log no longer holds (PREDICTION_LOG_RETENTION_DAYS)
@@ -68,7 +70,11 @@ DEFAULT_OUT = API_ROOT.parent / "model-package" / PACKAGE / "datasets" / LOGGED_
 
 
 class HarvestError(ValueError):
-    """Nothing to harvest, or nothing that today's model can learn from; nothing was written."""
+    """Nothing that today's model can learn from; nothing was written."""
+
+
+class NoOutcomesError(HarvestError):
+    """No logged prediction of the time asked for has an outcome."""
 
 
 @dataclass
@@ -124,7 +130,7 @@ def _window(query: Any, since: datetime | None, until: datetime | None) -> Any:
     return query
 
 
-def served(
+def counts_by_version(
     engine: Engine, since: datetime | None, until: datetime | None
 ) -> dict[str, dict[str, int]]:
     """Per model version, the logged predictions and how many got an outcome."""
@@ -166,7 +172,7 @@ def problem_with(inputs: Any) -> str | None:
     return None
 
 
-def identity(inputs: dict[str, Any]) -> str | None:
+def resend_key(inputs: dict[str, Any]) -> str | None:
     """What a record sent again shares with its first sending: its inputs, a hashed personal
     value among them; None when it has none, and nothing tells two people apart."""
     if any(str(inputs.get(name, "")).startswith(HASHED) for name in PERSONAL_FIELDS):
@@ -185,7 +191,7 @@ def harvest(engine: Engine, since: datetime | None, until: datetime | None) -> H
         feedback.c.value,
     ).join(feedback, feedback.c.prediction_id == predictions.c.id)
     query = _window(query, since, until).order_by(feedback.c.created_at, predictions.c.id)
-    result = Harvest(versions=served(engine, since, until))
+    result = Harvest(versions=counts_by_version(engine, since, until))
     kept: dict[str, dict[str, Any]] = {}
     with engine.connect() as connection:
         for row in connection.execute(query):
@@ -194,7 +200,7 @@ def harvest(engine: Engine, since: datetime | None, until: datetime | None) -> H
             if reason:
                 result.left_out[reason] += 1
                 continue
-            key = identity(row.inputs) or row.id
+            key = resend_key(row.inputs) or row.id
             result.duplicates += key in kept
             kept[key] = {
                 **row.inputs,
@@ -206,7 +212,9 @@ def harvest(engine: Engine, since: datetime | None, until: datetime | None) -> H
     result.rows = sorted(kept.values(), key=lambda row: row["predicted_at"])
     if not result.rows:
         if not result.left_out:
-            raise HarvestError("no logged prediction in that time has an outcome: nothing written")
+            raise NoOutcomesError(
+                "no logged prediction in that time has an outcome: nothing written"
+            )
         reasons = "; ".join(f"{count} x {why}" for why, count in result.left_out.most_common(3))
         dropped = all("PERSONAL_DATA=drop" in why for why in result.left_out)
         hint = "retrain without the log" if dropped else "is DATABASE_URL this model's log?"
@@ -265,6 +273,9 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--since", type=moment, help="first prediction time (default: the start)")
     parser.add_argument("--until", type=moment, help="prediction time to stop before")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
+    parser.add_argument(
+        "--if-any", action="store_true", help="no outcome at all is not an error (a schedule's)"
+    )
     options = parser.parse_args(arguments)
     if depends := personal_features():
         sys.exit(
@@ -282,6 +293,11 @@ def main(arguments: list[str] | None = None) -> None:
         check_schema(engine)
         result = harvest(engine, options.since, options.until)
         summary = write(result, options.out, options.since, options.until)
+    except NoOutcomesError as error:
+        if not options.if_any:
+            sys.exit(f"harvest: {error}")
+        print(f"harvest: {error}")
+        return
     except (HarvestError, SchemaBehindError) as error:
         sys.exit(f"harvest: {error}")
     except OperationalError as error:

@@ -9,7 +9,7 @@
     model.CLASSES            # the classes' names, in the order of config.yml's data.classes;
                              # empty for a regression
     model.TARGET             # the data's column the model predicts (config.yml's data.target)
-    model.LOGGED_FILE        # the file in datasets/ that training reads logged outcomes from
+    model.LOGGED_FILE        # the file under datasets/ that training reads logged outcomes from
                              # (logged.py): the API's harvest writes it, with a summary beside it
     model.LOGGED_PROVENANCE  # its columns besides the input fields and the target
     model.HarvestSummary     # what the harvest writes beside it, and training reads

@@ -12,10 +12,10 @@ from .results import INPUT_FIELDS, LOWER_IS_BETTER, METRICS, NOT_GATED, Task
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
-# Rows the service logged with outcomes, written there by the API's harvest (logged.py): the input
-# fields, the target, and these columns, which training keeps as provenance only. Its summary is
-# the file of the same name ending in .json.
-LOGGED_FILE = "logged.csv"
+# Rows the service logged with outcomes, written into datasets/ by the API's harvest (logged.py):
+# the input fields, the target, and these columns, which training keeps as provenance only. Its
+# summary is the file of the same name ending in .json. Their folder is a stage input (dvc.yaml).
+LOGGED_FILE = "logged/logged.csv"
 LOGGED_PROVENANCE = ("prediction_id", "model_version", "predicted_at")
 TRAINED_MODEL_DIR = PACKAGE_ROOT / "trained_models"
 # The training pipeline's other files, in the development tree around the package (dvc.yaml).

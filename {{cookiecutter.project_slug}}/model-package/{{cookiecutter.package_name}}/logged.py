@@ -1,11 +1,11 @@
 """Rows the service logged with their outcomes, as training data beside the data file.
 
-The API's harvest (`tox -e harvest` in api/) writes datasets/logged.csv: the input fields, the
-target (a class name or a number) and the LOGGED_PROVENANCE columns, which training keeps as
-provenance only; and logged.json beside it (HarvestSummary: what was left out, and per model
-version how many predictions were logged and how many got an outcome). config.yml's `logged` rule
-says which rows join the data file's: all of them, or those of the keep_months before the newest
-one; then at most max_share of all rows, the newest kept.
+The API's harvest (`tox -e harvest` in api/) writes datasets/logged/logged.csv: the input
+fields, the target (a class name or a number) and the LOGGED_PROVENANCE columns, which training
+keeps as provenance only; and logged.json beside it (HarvestSummary: what was left out, and per
+model version how many predictions were logged and how many got an outcome). config.yml's
+`logged` rule says which rows join the data file's: all of them, or those of the keep_months
+before the newest one; then at most max_share of all rows, the newest kept.
 
 Logged rows exist only where a model answered and someone sent back what happened: they are not a
 sample of the traffic. `summarise` states how far they may be skewed, in the metadata and the card.
@@ -23,7 +23,7 @@ from .config import DATASET_DIR, LOGGED_FILE, LOGGED_PROVENANCE, Config, DataCon
 from .data import DataValidationError, load_dataset, sha256_of
 from .results import HarvestSummary, LoggedData
 
-SUMMARY_FILE = Path(LOGGED_FILE).with_suffix(".json").name
+SUMMARY_FILE = str(Path(LOGGED_FILE).with_suffix(".json"))
 # Warned about in the card: a version whose predictions got outcomes less often than this, and
 # logged rows of which one class, or one tenth of the data file's rows (a decile of its target),
 # holds more.

@@ -140,7 +140,7 @@ class Served(BaseModel):
 
 
 class HarvestSummary(BaseModel):
-    """What the API's harvest wrote beside datasets/logged.csv, and training reads (logged.py)."""
+    """What the API's harvest writes beside the logged rows, and training reads (logged.py)."""
 
     since: datetime | None
     until: datetime | None
@@ -153,7 +153,7 @@ class HarvestSummary(BaseModel):
 
 
 class LoggedData(BaseModel):
-    """The rows of the service's log a model was trained on (datasets/logged.csv, logged.py)."""
+    """The rows of the service's log a model was trained on (logged.py)."""
 
     file: str
     sha256: str

@@ -1,4 +1,4 @@
-"""Logged rows (datasets/logged.csv, from the API's harvest) joining the data file's rows."""
+"""Logged rows (datasets/logged/, from the API's harvest) joining the data file's rows."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -39,7 +39,7 @@ def write_harvest(folder: Path, rows: pd.DataFrame, outcome_share: float = 0.5) 
         model_version=["0.1.0" if index % 2 else "0.1.1" for index in range(len(rows))],
         predicted_at=times.map(pd.Timestamp.isoformat),
     ).sample(frac=1, random_state=0)
-    folder.mkdir(parents=True, exist_ok=True)
+    (folder / LOGGED_FILE).parent.mkdir(parents=True, exist_ok=True)
     logged.to_csv(folder / LOGGED_FILE, index=False)
     served = {"predictions": 100, "outcomes": round(100 * outcome_share)}
     summary = HarvestSummary.model_validate(
@@ -60,8 +60,10 @@ def write_harvest(folder: Path, rows: pd.DataFrame, outcome_share: float = 0.5) 
 
 @pytest.fixture
 def harvest(tmp_path: Path, dataset: pd.DataFrame) -> Path:
-    """The data file and a harvest of 100 of its rows, in a datasets folder of their own."""
-    folder = write_harvest(tmp_path / "datasets", dataset.head(DAYS), outcome_share=0.1)
+    """The data file and a harvest of 100 of its rows drawn at random (a file's first rows may all
+    be of one class), in a datasets folder of their own."""
+    sample = dataset.sample(DAYS, random_state=0)
+    folder = write_harvest(tmp_path / "datasets", sample, outcome_share=0.1)
     (folder / config.data.file).write_bytes((DATASET_DIR / config.data.file).read_bytes())
     return folder
 
