@@ -110,7 +110,7 @@ def personal_features() -> list[str]:
         return []
     sent = model_features([EXAMPLE_RECORD])
     changed: set[str] = set()
-    for digit in "0f":  # two different hashes: a feature may not tell one value from another
+    for digit in "0f":  # two hashes: with one alone, a feature may match the sent value by chance
         logged = {**EXAMPLE_RECORD, **dict.fromkeys(PERSONAL_FIELDS, HASHED + digit * 64)}
         features = model_features([logged])
         changed |= {name for name, values in features.items() if values != sent[name]}
