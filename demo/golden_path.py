@@ -217,11 +217,15 @@ def railway_config(project: Path) -> dict[str, dict[str, str]]:
     return config
 
 
-def start_api(project: Path, venv: Path, log: Path) -> Server:
-    """The start command and health path of railway.json, with $PORT set."""
+def start_api(
+    project: Path, venv: Path, log: Path, port: int | None = None, **environment: str
+) -> Server:
+    """The start command and health path of railway.json, with $PORT set (a free one unless
+    given) and `environment` added."""
     config = railway_config(project)
-    port = free_port()
-    env = clean_environment(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", PORT=str(port))
+    port = port or free_port()
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    env = clean_environment(PATH=path, PORT=str(port), **environment)
     output = log.open("wb")
     process = subprocess.Popen(
         ["sh", "-c", config["deploy"]["startCommand"]],

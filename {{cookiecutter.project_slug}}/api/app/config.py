@@ -10,6 +10,7 @@ MIN_API_KEY_LENGTH = 16
 API_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = API_ROOT / "data" / "prediction_log.sqlite3"
 DEFAULT_SPOOL = API_ROOT / "data" / "spool"
+CHALLENGER_ENV = API_ROOT / ".challenger"  # where scripts/install.py installs the challenger
 # The commit a deploy ships: CI writes this file before uploading (railway up), never to git.
 COMMIT_FILE = Path(__file__).with_name("COMMIT")
 
@@ -68,6 +69,15 @@ class Settings(BaseSettings):
     personal_data_key: SecretStr | None = Field(
         default=None,
         description="The key of that hash; unset, a random one per process (hashes won't match).",
+    )
+    challenger_file: Path = Field(
+        default=API_ROOT / "challenger.yml",
+        description="The challenger compared with the served model on outcomes, if any "
+        "(app/comparison.py).",
+    )
+    challenger_python: Path = Field(
+        default=CHALLENGER_ENV / "bin" / "python",
+        description="The interpreter of the challenger's own environment (scripts/install.py).",
     )
     service_url: str | None = Field(
         default=None, description="The service that `python -m app.alerts` checks (its base URL)."

@@ -54,6 +54,11 @@ predictions = Table(
     Column("lower", Float, nullable=True),
     Column("upper", Float, nullable=True),
     Column("latency_ms", Float, nullable=False),
+    # "champion": the answer the client got. "shadow": a challenger's answer to the same record
+    # (app/challenger.py), never sent; champion_id names the champion's row, whose outcome
+    # scores both.
+    Column("role", String(16), nullable=False, server_default="champion"),
+    Column("champion_id", String(ID_LENGTH), nullable=True, index=True),
 )
 
 feedback = Table(

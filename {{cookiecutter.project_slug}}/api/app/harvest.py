@@ -110,7 +110,7 @@ def personal_features() -> list[str]:
         return []
     sent = model_features([EXAMPLE_RECORD])
     changed: set[str] = set()
-    for digit in "0f":  # two hashes: with one alone, a feature may match the sent value by chance
+    for digit in "0f":  # two different hashes: a feature may not tell one value from another
         logged = {**EXAMPLE_RECORD, **dict.fromkeys(PERSONAL_FIELDS, HASHED + digit * 64)}
         features = model_features([logged])
         changed |= {name for name, values in features.items() if values != sent[name]}
@@ -139,6 +139,7 @@ def counts_by_version(
         func.count(predictions.c.id),
         func.count(feedback.c.prediction_id),
     ).outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
+    query = query.where(predictions.c.role == "champion")  # a challenger's shadow is no answer
     query = _window(query, since, until).group_by(predictions.c.model_version)
     with engine.connect() as connection:
         return {

@@ -12,12 +12,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from loguru import logger
 from pydantic.json_schema import models_json_schema
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from app import __version__
 from app.api.deps import Services, require_api_key
 from app.api.routes import feedback, health, model, monitoring, pages, predict
+from app.challenger import Challenger
+from app.comparison import ComparisonCollector, ComparisonError, load_comparison
 from app.config import Settings, settings_from_environment
 from app.db import check_schema, make_engine, migrate
 from app.logging_setup import setup_logging
@@ -92,6 +95,21 @@ def add_error_handlers(app: FastAPI) -> None:
         return response
 
 
+def challenger_of(
+    settings: Settings, champion: str, prediction_log: PredictionLog, engine: Engine
+) -> Challenger | None:
+    """The challenger that api/challenger.yml names, in shadow; None when it names none."""
+    try:
+        comparison = load_comparison(champion, settings.challenger_file)
+    except ComparisonError as error:
+        raise SystemExit(f"invalid challenger: {error}") from None
+    if comparison is None:
+        return None
+    metrics = prediction_log.metrics
+    metrics.add_collector(ComparisonCollector(engine, champion, comparison))
+    return Challenger(comparison, settings.challenger_python, prediction_log, metrics)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or settings_from_environment()
     setup_logging(settings)
@@ -101,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     prediction_log = PredictionLog(engine, settings, metrics)
     metrics.add_collector(QualityCollector(engine, lambda: predictor.metadata))
     metrics.add_collector(ReadyCollector(predictor.version, predictor.check))
+    challenger = challenger_of(settings, predictor.version, prediction_log, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_schema(engine)  # PostgreSQL: migrated once per deploy, never by the workers
         predictor.load()
         prediction_log.start()
+        if challenger:
+            challenger.start()
         # What start-up made (modules, the model) lives as long as the worker: out of the cyclic
         # collector's sight, its full collections no longer walk it (a 10k-record request spent a
         # fifth of its time there). Process-wide: the collector has no other scope.
@@ -116,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()
+        if challenger:
+            await challenger.stop()
         prediction_log.stop()  # a graceful shutdown writes every queued row first
         engine.dispose()
 
@@ -125,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=f"Serves model {predictor.version}.",
         lifespan=lifespan,
     )
-    app.state.services = Services(settings, predictor, metrics, prediction_log, engine)
+    app.state.services = Services(settings, predictor, metrics, prediction_log, engine, challenger)
 
     app.openapi = partial(openapi_document, app)  # type: ignore[method-assign]
     add_error_handlers(app)

@@ -68,6 +68,14 @@ class Metrics:
             multiprocess_mode="livesum",  # all live workers' queues together
         )
 
+        self.shadow_records = Counter(
+            "shadow_records",
+            "Records handed to the challenger in shadow (api/challenger.yml): scored, dropped "
+            "or failed, and why.",
+            ["outcome", "reason"],
+            registry=self.registry,
+        )
+
     def forget_worker(self, pid: int | None) -> None:
         """A worker that was killed leaves its live gauges (the log's rows pending) in the
         multiprocess directory: drop them, unless that pid is alive again (reused)."""

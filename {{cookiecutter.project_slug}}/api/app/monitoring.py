@@ -66,7 +66,7 @@ def quality(engine: Engine, since: datetime, served: ModelMetadata | None) -> li
     """Per model version with predictions since `since`, newest version first."""
     counts = (
         select(predictions.c.model_version, func.count())
-        .where(predictions.c.created_at >= since)
+        .where(predictions.c.created_at >= since, predictions.c.role == "champion")
         .group_by(predictions.c.model_version)
     )
     answered = (

@@ -36,6 +36,10 @@ class ConflictingOutcomeError(Exception):
     pass
 
 
+class ShadowPredictionError(Exception):
+    """The id is a challenger's shadow row's (never answered): its outcome is its champion's."""
+
+
 class OtherTaskError(Exception):
     """The prediction was answered by a model of the other task (the log predates a change of
     task): an outcome of this task cannot be compared with it."""
@@ -65,9 +69,10 @@ def response(
 
 def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | Predicted | None:
     """The recorded outcome; else (prediction, model version); else None (unknown id). Raises
-    OtherTaskError."""
+    OtherTaskError and ShadowPredictionError."""
     query = (
         select(
+            predictions.c.champion_id,
             predictions.c[OUTCOME],
             predictions.c.model_version,
             feedback.c[OUTCOME],
@@ -81,7 +86,9 @@ def lookup(engine: Engine, prediction_id: str) -> FeedbackResponse | Predicted |
         row = connection.execute(query).first()
     if row is None:
         return None
-    predicted, version, outcome, note, recorded_at = row
+    champion_id, predicted, version, outcome, note, recorded_at = row
+    if champion_id is not None:
+        raise ShadowPredictionError(champion_id)
     if predicted is None:
         raise OtherTaskError(version)
     if recorded_at is None:
@@ -127,7 +134,7 @@ async def record_outcome(
     engine: Engine, log: PredictionLog, body: FeedbackRequest
 ) -> tuple[FeedbackResponse, bool]:
     """The outcome as recorded, and whether it is new; raises UnknownPredictionError,
-    NotLoggedYetError, ConflictingOutcomeError or OtherTaskError."""
+    NotLoggedYetError, ConflictingOutcomeError, OtherTaskError or ShadowPredictionError."""
     found = await find_prediction(engine, log, body.prediction_id)
     if isinstance(found, tuple):
         recorded_at = datetime.now(UTC)

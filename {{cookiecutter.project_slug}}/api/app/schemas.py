@@ -20,6 +20,7 @@ from {{ cookiecutter.package_name }} import (
 )
 
 from app.answers import CLASSIFICATION, OTHER_TASK_FIELDS, OUTCOME
+from app.paired_test import Decision
 
 
 class PredictionRequest(BaseModel):
@@ -108,10 +109,19 @@ class Health(BaseModel):
     commit: str = Field(description="The commit deployed, or 'unknown' outside a deploy.")
 
 
+class ChallengerState(BaseModel):
+    version: str = Field(description="The version api/challenger.yml names.")
+    state: str = Field(
+        description='"serving" in shadow in this worker, or why not (it never makes the '
+        "service unready: the answers are the champion's)."
+    )
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     model_version: str
     reason: str | None = None
+    challenger: ChallengerState | None = None
 
 
 class ModelInfo(ModelMetadata):
@@ -232,3 +242,13 @@ class DriftAnswer(BaseModel):
         f"{PSI_THRESHOLDS[0]} stable, from {PSI_THRESHOLDS[1]} drift. None without rows or "
         "without a training profile."
     )
+
+
+class ComparisonAnswer(BaseModel):
+    champion: str = Field(description="The version that answers (model-package's VERSION).")
+    challenger: str = Field(description="The version scored in shadow (api/challenger.yml).")
+    metric: Literal["accuracy", "mae"]
+    pairs: int = Field(description="Outcomes that score both versions, up to pairs_needed.")
+    pairs_needed: int = Field(description="The test runs once, on the first this many.")
+    status: str = Field(description='"collecting: n of N", or the decision\'s verdict.')
+    decision: Decision | None = Field(description="None until pairs_needed outcomes are in.")

@@ -6,6 +6,10 @@ same name on a public index can never be chosen (dependency confusion). Step 2 i
 requirements.txt from the usual index with --require-hashes: the lock of the API's dependencies and
 the model package's, exact versions with their hashes (tox -e lock). Then it checks that the model
 package's declared dependencies are met by the lock, and writes the bytecode of the environment.
+Step 3, when challenger.yml names a challenger, installs that version the same two ways into an
+environment of its own, .challenger/ (two versions of one package cannot share an interpreter).
+A challenger that cannot be installed is reported and left out: the service serves the champion,
+and /ready says why the challenger is missing.
 
     MODEL_INDEX_URL=https://<token>@<private-index>/<account>/ python scripts/install.py
     MODEL_WHEEL=../model-package/dist python scripts/install.py   # a local build instead
@@ -15,14 +19,16 @@ import compileall
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
-from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
 API_ROOT = Path(__file__).resolve().parents[1]
+CHALLENGER_FILE = API_ROOT / "challenger.yml"
+CHALLENGER_ENV = API_ROOT / ".challenger"  # app/config.py's challenger_python lives here
 # Installed packages' own test suites, never imported by the service.
 TESTS_FOLDER = re.compile(r"site-packages[\\/](?:[^\\/]+[\\/])*tests?[\\/]")
 DISTRIBUTION = {{ cookiecutter.distribution_name | tojson }}
@@ -58,11 +64,11 @@ OTHER_SOURCES = (
 )
 
 
-def installer() -> list[str]:
-    """uv when the environment has it (seconds), else pip; both honour the same options."""
+def installer(python: str = sys.executable) -> list[str]:
+    """uv when this environment has it (seconds), else pip; both honour the same options."""
     if importlib.util.find_spec("uv"):
-        return [sys.executable, "-m", "uv", "pip", "install", "--python", sys.executable]
-    return [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+        return [sys.executable, "-m", "uv", "pip", "install", "--python", python]
+    return [python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
 
 
 def reinstall() -> str:
@@ -70,7 +76,7 @@ def reinstall() -> str:
     return "--reinstall" if "uv" in installer() else "--force-reinstall"
 
 
-def run_isolated(arguments: list[str]) -> int:
+def run_isolated(arguments: list[str], python: str = sys.executable) -> int:
     """Install with no package source but the ones named: no config files, no index variables.
 
     `--index-url` alone is not enough: pip still adds extra-index-url and find-links from its
@@ -78,7 +84,7 @@ def run_isolated(arguments: list[str]) -> int:
     """
     environment = {key: value for key, value in os.environ.items() if key not in OTHER_SOURCES}
     environment["PIP_CONFIG_FILE"] = os.devnull
-    command = installer()
+    command = installer(python)
     if "uv" in command:
         command.append("--no-config")
     return subprocess.run([*command, *arguments], env=environment, check=False).returncode
@@ -106,35 +112,84 @@ def fail(message: str) -> NoReturn:
 
 def main() -> None:
     name, version = pinned_model()
+    install_model(name, version, sys.executable)
+    compile_bytecode()
+    if challenger := challenger_version():
+        install_challenger(name, challenger)
+
+
+def model_source(name: str, version: str) -> list[str]:
+    """The installer's arguments for `name` at `version`: MODEL_WHEEL's wheel, or the index."""
     wheel = os.environ.get("MODEL_WHEEL", "").strip()
     index_url = os.environ.get("MODEL_INDEX_URL", "").strip()
     if wheel:
         # A rebuilt wheel keeps its version: replace what an earlier build installed.
-        source = [reinstall(), local_wheel(Path(wheel), name, version)]
-    elif index_url:
-        source = ["--index-url", index_url, f"{name}=={version}"]
-    else:
-        fail(
-            "MODEL_INDEX_URL is not set: set it to the URL of the private package index that "
-            f"serves {name}, with its credentials (or MODEL_WHEEL to a locally built wheel)"
-        )
+        return [reinstall(), local_wheel(Path(wheel), name, version)]
+    if index_url:
+        return ["--index-url", index_url, f"{name}=={version}"]
+    fail(
+        "MODEL_INDEX_URL is not set: set it to the URL of the private package index that "
+        f"serves {name}, with its credentials (or MODEL_WHEEL to a locally built wheel)"
+    )
+
+
+def install_model(name: str, version: str, python: str) -> None:
+    """Steps 1 and 2 into the environment of `python`; exits with the reason on failure."""
     # Step 1: the model package alone, from the private index alone.
-    if run_isolated(["--no-deps", *source]):
+    if run_isolated(["--no-deps", *model_source(name, version)], python):
         fail(
             f"could not install {name}=={version}: check MODEL_INDEX_URL and its credentials, and "
             "that this version is published (CI publishes a new VERSION from the default branch; "
             "to try a local build, set MODEL_WHEEL to its wheel)"
         )
-    installed = metadata.version(name)
+    installed = subprocess.run(
+        [python, "-c", f"from importlib.metadata import version; print(version({name!r}))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     if installed != version:
-        fail(f"installed {name} {installed}, but the model package's VERSION says {version}")
+        fail(f"installed {name} {installed or 'nothing'}, but {version} was asked for")
     # Step 2: everything else from the usual index, as locked, the model's dependencies included.
     lock = ["--require-hashes", "-r", str(API_ROOT / "requirements.txt")]
-    if subprocess.run([*installer(), *lock], check=False).returncode:
+    if subprocess.run([*installer(python), *lock], check=False).returncode:
         fail("could not install the API's dependencies from requirements.txt")
-    if unmet := unmet_requirements(name):
+    if unmet := unmet_requirements(name, python):
         fail(f"{unmet}; add it to the lock with tox -e lock (requirements.txt)")
-    compile_bytecode()
+
+
+def challenger_version() -> str | None:
+    """The version challenger.yml names, or None. Read after step 2, which installs PyYAML."""
+    if not CHALLENGER_FILE.is_file():
+        return None
+    importlib.invalidate_caches()
+    import yaml  # here: step 2 installs it
+
+    named = yaml.safe_load(CHALLENGER_FILE.read_text(encoding="utf-8")) or {}
+    version = named.get("version") if isinstance(named, dict) else None
+    return str(version) if version is not None else None
+
+
+def install_challenger(name: str, version: str) -> None:
+    """Step 3: the challenger in .challenger/, by steps 1 and 2. A failure is reported, and
+    leaves no environment behind: the service serves the champion without it."""
+    shutil.rmtree(CHALLENGER_ENV, ignore_errors=True)
+    python = str(CHALLENGER_ENV / "bin" / "python")
+    made = (
+        ["-m", "uv", "venv", "--python", sys.executable] if "uv" in installer() else ["-m", "venv"]
+    )
+    try:
+        subprocess.run([sys.executable, *made, str(CHALLENGER_ENV)], check=True)
+        install_model(name, version, python)
+    except (SystemExit, subprocess.CalledProcessError):
+        shutil.rmtree(CHALLENGER_ENV, ignore_errors=True)
+        print(
+            f"install.py: the challenger {name} {version} (challenger.yml) was not installed, "
+            "for the reason above; the service will serve the champion alone, and /ready says so",
+            file=sys.stderr,
+        )
+    else:
+        print(f"install.py: the challenger {name} {version} is in {CHALLENGER_ENV}")
 
 
 def compile_bytecode() -> None:
@@ -150,12 +205,12 @@ def compile_bytecode() -> None:
             compileall.compile_dir(folder, quiet=2, workers=0, rx=TESTS_FOLDER)
 
 
-def unmet_requirements(name: str) -> str:
+def unmet_requirements(name: str, python: str) -> str:
     """What the installed model package needs that the environment lacks, as pip or uv says it."""
-    command = installer()
+    command = installer(python)
     check = [*command[: command.index("install")], "check"]
     if "uv" in command:
-        check += ["--python", sys.executable]
+        check += ["--python", python]
     report = subprocess.run(check, capture_output=True, text=True, check=False)
     names = {name.lower(), name.lower().replace("-", "_")}
     lines = (report.stdout + report.stderr).splitlines()

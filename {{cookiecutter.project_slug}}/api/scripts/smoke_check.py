@@ -3,8 +3,9 @@
 A platform keeps serving the previous deployment until the new one is healthy, so "it answers"
 proves nothing. The check polls /health until the service reports the expected model version, API
 version and, with --expect-commit, the commit the deploy shipped (CI writes it to app/COMMIT); only
-the commit tells a new deploy of the same versions from the old one. Then it checks /ready and
-sends the example the service publishes in its OpenAPI document.
+the commit tells a new deploy of the same versions from the old one. Then it checks /ready (and,
+when challenger.yml names a challenger, that it serves in shadow) and sends the example the
+service publishes in its OpenAPI document.
 
     python scripts/smoke_check.py https://<your-service> [--expect-commit SHA]
 
@@ -26,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from install import pinned_model
+from install import challenger_version, pinned_model
 
 API_ROOT = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 3
@@ -84,7 +85,7 @@ def call(url: str, body: object = None) -> tuple[int, dict[str, Any]]:
     return status, answer
 
 
-def serves_expected(base: str, expected: dict[str, str]) -> dict[str, Any]:
+def serves_expected(base: str, expected: dict[str, str], challenger: str | None) -> dict[str, Any]:
     status, health = call(f"{base}/health")
     served = {name: health.get(name) for name in expected}
     if status != 200 or served != expected:
@@ -94,14 +95,23 @@ def serves_expected(base: str, expected: dict[str, str]) -> dict[str, Any]:
     status, ready = call(f"{base}/ready")
     if status != 200:
         raise NotLiveError(f"/ready answered {status}: {ready.get('reason')}")
+    shadow = ready.get("challenger") or {}
+    if (shadow.get("version"), shadow.get("state")) != (
+        challenger,
+        "serving" if challenger else None,
+    ):
+        found = f"{shadow.get('version')} ({shadow.get('state')})" if shadow else "none"
+        raise NotLiveError(f"/ready reports the challenger {found}, expected {challenger}")
     return ready
 
 
-def wait(base: str, expected: dict[str, str], seconds: float) -> dict[str, Any]:
+def wait(
+    base: str, expected: dict[str, str], challenger: str | None, seconds: float
+) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return serves_expected(base, expected)
+            return serves_expected(base, expected, challenger)
         except NotLiveError as error:
             if time.monotonic() + POLL_SECONDS > deadline:
                 advice = (
@@ -148,13 +158,15 @@ def main(arguments: list[str] | None = None) -> None:
     }
     if options.expect_commit:
         expected["commit"] = options.expect_commit
-    ready = wait(base, expected, float(os.environ.get("SMOKE_TIMEOUT", "300")))
+    challenger = challenger_version()
+    ready = wait(base, expected, challenger, float(os.environ.get("SMOKE_TIMEOUT", "300")))
     prediction = predict(base, expected["model_version"])
     print(
         json.dumps(
             {
                 "ready": ready["status"],
                 **expected,
+                "challenger_version": challenger,
                 **prediction,  # its id, and a label and probabilities, or a value and interval
             }
         )

@@ -34,7 +34,8 @@ def test_health(client: TestClient) -> None:
 def test_ready_runs_the_model(client: TestClient) -> None:
     response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "model_version": model_version, "reason": None}
+    expected = {"status": "ready", "model_version": model_version, "reason": None}
+    assert response.json() == {**expected, "challenger": None}
 
 
 def test_not_ready_when_the_model_cannot_load(

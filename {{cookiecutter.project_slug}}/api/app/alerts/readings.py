@@ -97,7 +97,11 @@ def read_service(
 def count_predictions(engine: Engine, rule: Rule, now: datetime) -> int:
     """Predictions logged in the rule's window."""
     since = now - timedelta(minutes=rule.window_minutes)
-    query = select(func.count()).select_from(predictions).where(predictions.c.created_at >= since)
+    query = (
+        select(func.count())
+        .select_from(predictions)
+        .where(predictions.c.created_at >= since, predictions.c.role == "champion")
+    )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
 

@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from app.challenger import Challenger
 from app.config import Settings
 from app.metrics import Metrics
 from app.prediction_log import PredictionLog
@@ -32,6 +33,7 @@ class Services:
     metrics: Metrics
     prediction_log: PredictionLog
     engine: Engine
+    challenger: Challenger | None  # api/challenger.yml's, when it names one
 
 
 async def get_services(request: Request) -> Services:

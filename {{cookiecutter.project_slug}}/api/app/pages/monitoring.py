@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from {{ cookiecutter.package_name }} import PSI_THRESHOLDS, ModelMetadata
 
 from app.answers import CLASSIFICATION, OUTCOME
+from app.comparison import Comparison, compare
 from app.db import feedback, predictions
 from app.monitoring import DRIFT_MAX_ROWS, drift
 
@@ -71,32 +72,37 @@ def quality_total() -> ColumnElement[float]:
 
 
 def history(engine: Engine, since: datetime, hours: float) -> tuple[list[Series], list[Series]]:
-    """Predictions and outcomes per time bucket; QUALITY per bucket and model version."""
+    """Predictions and outcomes per time bucket; QUALITY per bucket and model version, a
+    challenger's in shadow included (scored on its champion's outcomes)."""
     when = bucket(engine, hours).label("bucket")
     right = quality_total()
+    answered = func.coalesce(predictions.c.champion_id, predictions.c.id)
     query = (
         select(
             when,
             predictions.c.model_version,
+            predictions.c.role,
             func.count(predictions.c.id),
             func.count(feedback.c[OUTCOME]),  # not the outcomes of another task's predictions
             right,
         )
-        .outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
+        .outerjoin(feedback, feedback.c.prediction_id == answered)
         .where(predictions.c.created_at >= since)
-        .group_by(when, predictions.c.model_version)
+        .group_by(when, predictions.c.model_version, predictions.c.role)
         .order_by(when)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     volume: dict[str, dict[datetime, float]] = {"predictions": {}, "outcomes": {}}
     measured: dict[str, list[tuple[datetime, float]]] = {}
-    for stamp, version, count, outcomes, total in rows:
+    for stamp, version, role, count, outcomes, total in rows:
         moment = datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
         for name, value in (("predictions", count), ("outcomes", outcomes)):
-            volume[name][moment] = volume[name].get(moment, 0) + value
+            if role == "champion":  # the requests answered; a shadow is no second request
+                volume[name][moment] = volume[name].get(moment, 0) + value
         if outcomes:
-            measured.setdefault(version, []).append((moment, (total or 0) / outcomes))
+            name = version if role == "champion" else f"{version} ({role})"
+            measured.setdefault(name, []).append((moment, (total or 0) / outcomes))
     return (
         [Series(name, sorted(points.items())) for name, points in volume.items()],
         [Series(f"model {version}", points) for version, points in sorted(measured.items())],
@@ -211,7 +217,30 @@ __CHARTS__
 """
 
 
-def render(engine: Engine, served: ModelMetadata | None, title: str, hours: float) -> str:
+def verdict(engine: Engine, champion: str, comparison: Comparison) -> str:
+    """The comparison's state, in words: GET /api/v1/monitoring/comparison's answer."""
+    answer = compare(engine, champion, comparison)
+    title = f"Champion {champion} against challenger {comparison.version} (in shadow)"
+    lines = [f"{answer.status}."]
+    if decision := answer.decision:
+        low, high = decision.interval
+        lines += [
+            f"{decision.metric}: champion {decision.champion:.4g}, challenger "
+            f"{decision.challenger:.4g}; difference {decision.difference:+.4g} "
+            f"({1 - decision.alpha:.0%} interval {low:+.4g} to {high:+.4g}), "
+            f"p = {decision.p_value:.3g}.",
+            f"{decision.rule}.",
+        ]
+    return figure(title, "".join(f'<p class="verdict">{escape(line)}</p>' for line in lines))
+
+
+def render(
+    engine: Engine,
+    served: ModelMetadata | None,
+    title: str,
+    hours: float,
+    comparison: Comparison | None = None,
+) -> str:
     since = datetime.now(UTC) - timedelta(hours=hours)
     volume, measured = history(engine, since, hours)
     charts = [
@@ -219,6 +248,8 @@ def render(engine: Engine, served: ModelMetadata | None, title: str, hours: floa
         line_chart(f"{QUALITY} on outcomes by model version, last {hours:g} h", measured, low=0.0),
     ]
     summary = f"Model {served.version if served else '(not loaded)'}; the last {hours:g} hours."
+    if served is not None and comparison is not None:
+        charts.insert(0, verdict(engine, served.version, comparison))
     if served is not None:
         drifted = drift(engine, since, served)
         bars = []

@@ -25,13 +25,15 @@ PIECE_ROWS = 1_000  # records per line: what the writer takes at once, and the m
 @dataclass(frozen=True)
 class Answered:
     """One answered request, as the prediction log keeps it: its id, the model version that
-    answered, the records as validated, the answers (app/answers.py's columns) and the latency."""
+    answered, the records as validated, the answers (app/answers.py's columns) and the latency.
+    A challenger's answers in shadow name the champion's prediction ids, one per record."""
 
     request_id: str
     model_version: str
-    records: Sequence[InputRecord]
+    records: Sequence[InputRecord] | Sequence[dict[str, Any]]
     answers: Mapping[str, Sequence[Any]]
     latency_ms: float
+    champion_ids: Sequence[str] | None = None
 
 
 def spool_lines(ids: Sequence[str], answered: Answered) -> list[bytes]:
@@ -50,6 +52,11 @@ def spool_lines(ids: Sequence[str], answered: Answered) -> list[bytes]:
                     for name, values in answered.answers.items()
                 },
                 "latency_ms": answered.latency_ms,
+                **(
+                    {"champion_ids": answered.champion_ids[start : start + PIECE_ROWS]}
+                    if answered.champion_ids
+                    else {}
+                ),
             }
         )
         + b"\n"
@@ -65,8 +72,11 @@ def database_rows(lines: Sequence[bytes], personal_data: PersonalData) -> Iterat
     for piece, features in zip(pieces, features_of(pieces), strict=True):
         created_at = datetime.fromisoformat(piece["created_at"])
         answers = answers_of(piece)
-        rows = zip(piece["ids"], piece["inputs"], features, *answers.values(), strict=True)
-        for record_id, inputs, record_features, *answer in rows:
+        champion_ids = piece.get("champion_ids") or [None] * len(piece["ids"])
+        rows = zip(
+            piece["ids"], champion_ids, piece["inputs"], features, *answers.values(), strict=True
+        )
+        for record_id, champion_id, inputs, record_features, *answer in rows:
             yield {
                 "id": record_id,
                 "request_id": piece["request_id"],
@@ -76,6 +86,8 @@ def database_rows(lines: Sequence[bytes], personal_data: PersonalData) -> Iterat
                 "features": record_features,
                 **dict(zip(answers, answer, strict=True)),
                 "latency_ms": piece["latency_ms"],
+                "role": "champion" if champion_id is None else "shadow",
+                "champion_id": champion_id,
             }
 
 

@@ -6,6 +6,7 @@ from app.outcomes import (
     ConflictingOutcomeError,
     NotLoggedYetError,
     OtherTaskError,
+    ShadowPredictionError,
     UnknownPredictionError,
     record_outcome,
 )
@@ -24,7 +25,10 @@ router = APIRouter(prefix="/api/v1", tags=["monitoring"])
         400: {"model": ErrorResponse, "description": "Not UTF-8 text, or nested too deeply."},
         401: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
-        404: {"model": ErrorResponse, "description": "No prediction has this id."},
+        404: {
+            "model": ErrorResponse,
+            "description": "No prediction has this id, or only a challenger's shadow row.",
+        },
         409: {
             "model": ErrorResponse,
             "description": "Another outcome is already recorded, or a model of the other task "
@@ -48,6 +52,12 @@ async def give_feedback(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             f"no prediction {body.prediction_id!r}: unknown, or deleted by the retention",
+        ) from None
+    except ShadowPredictionError as shadow:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"{body.prediction_id!r} is a challenger's shadow prediction, never answered: send the "
+            f"outcome with the answered prediction's id, {shadow.args[0]!r} (it scores both)",
         ) from None
     except NotLoggedYetError:
         raise HTTPException(

@@ -4,7 +4,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.api.deps import ServicesDep
-from app.schemas import Health, Readiness
+from app.schemas import ChallengerState, Health, Readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -22,12 +22,16 @@ async def health(services: ServicesDep) -> Health:
 
 @router.get("/ready", responses={503: {"model": Readiness}})
 async def ready(services: ServicesDep, response: Response) -> Readiness:
-    """Readiness: the packaged example record goes through the loaded model."""
-    predictor = services.predictor
+    """Readiness: the packaged example record goes through the loaded model. The challenger's
+    state is reported beside it, and never makes the service unready."""
+    predictor, challenger = services.predictor, services.challenger
+    shadow = challenger and ChallengerState(version=challenger.version, state=challenger.state)
     if reason := await run_in_threadpool(predictor.check):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return Readiness(status="unavailable", model_version=predictor.version, reason=reason)
-    return Readiness(status="ready", model_version=predictor.version)
+        return Readiness(
+            status="unavailable", model_version=predictor.version, reason=reason, challenger=shadow
+        )
+    return Readiness(status="ready", model_version=predictor.version, challenger=shadow)
 
 
 @router.get("/metrics", response_class=Response)

@@ -5,8 +5,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServicesDep
+from app.comparison import compare
 from app.monitoring import MINIMUM_OUTCOMES, drift, quality
-from app.schemas import DriftAnswer, ErrorResponse, QualityReport
+from app.schemas import ComparisonAnswer, DriftAnswer, ErrorResponse, QualityReport
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
 
@@ -44,3 +45,17 @@ async def live_drift(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, services.predictor.unavailable)
     since = datetime.now(UTC) - timedelta(hours=hours)
     return await run_in_threadpool(drift, services.engine, since, served)
+
+
+@router.get("/comparison", responses={**RESPONSES, 404: {"model": ErrorResponse}})
+async def champion_against_challenger(services: ServicesDep) -> ComparisonAnswer:
+    """The challenger of api/challenger.yml against the served model, on the same outcomes: a
+    paired test on the first N of them, fixed in advance (app/comparison.py)."""
+    if services.challenger is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "no comparison runs: name a challenger in api/challenger.yml (README: Compare two "
+            "versions)",
+        )
+    champion, comparison = services.predictor.version, services.challenger.comparison
+    return await run_in_threadpool(compare, services.engine, champion, comparison)

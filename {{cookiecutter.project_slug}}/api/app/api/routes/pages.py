@@ -26,5 +26,8 @@ async def monitoring_page(
     """Volume, live quality and drift as charts, drawn on the server (no script, no CDN)."""
     title = services.settings.project_name
     served = services.predictor.metadata
-    html = await run_in_threadpool(monitoring.render, services.engine, served, title, hours)
+    comparison = services.challenger.comparison if services.challenger else None
+    html = await run_in_threadpool(
+        monitoring.render, services.engine, served, title, hours, comparison
+    )
     return HTMLResponse(html)

@@ -61,6 +61,8 @@ async def predict(request: Request) -> Response:
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
     services.metrics.count_predictions(answers)
+    if services.challenger:
+        services.challenger.submit(request_id, ids, body.records)
     answer = {
         "predictions": response_items(ids, answers),
         "model_version": result.model_version,

@@ -1,0 +1,190 @@
+"""The challenger in shadow: another model version scores the champion's records, off the path.
+
+Each API worker supervises one challenger worker (app/shadow_worker.py) in the challenger's own
+interpreter, and restarts it when it dies. A request hands its validated records over (`submit`,
+a put on a bounded queue) and is answered by the champion without waiting; the challenger's
+answers become rows of the prediction log, role "shadow", paired with the champion's ids. What
+the challenger could not score is counted in /metrics (shadow_records, by outcome and reason),
+never raised: the champion's answers are the same, and on time, whatever the challenger does.
+"""
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from pydantic import ValidationError
+from pydantic_core import from_json, to_json
+
+from {{ cookiecutter.package_name }} import TASK, PredictionResult
+
+from app.answers import answer_columns
+from app.comparison import Comparison
+from app.metrics import Metrics
+from app.prediction_log import Answered, LogFullError, PredictionLog
+
+WORKER_SCRIPT = Path(__file__).with_name("shadow_worker.py")
+QUEUE_REQUESTS = 256  # requests waiting for the challenger; more are dropped, and counted
+LOAD_SECONDS = 60.0  # for the challenger's worker to load its model
+ANSWER_SECONDS = 10.0  # for it to answer one request; then it is restarted
+RESTART_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # between failed starts in a row
+LINE_LIMIT = 256 * 1024 * 1024  # the longest answer read: a full batch's PredictionResult
+
+Handed = tuple[str, Sequence[str], Sequence[Any]]  # request id, champion's ids, records
+
+
+class WorkerGoneError(Exception):
+    """The challenger's worker cannot go on; the message says why."""
+
+
+class Challenger:
+    def __init__(
+        self, comparison: Comparison, python: Path, log: PredictionLog, metrics: Metrics
+    ) -> None:
+        self.comparison = comparison
+        self.version = comparison.version
+        self.share = comparison.share
+        self.python = python
+        self.log = log
+        self.metrics = metrics
+        self.queue: asyncio.Queue[Handed] = asyncio.Queue(QUEUE_REQUESTS)
+        self.state = "starting"
+        self.process: asyncio.subprocess.Process | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def serving(self) -> bool:
+        return self.state == "serving"
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.supervise(), name="challenger")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.end_worker()
+
+    def submit(self, request_id: str, ids: Sequence[str], records: Sequence[Any]) -> None:
+        """Hand a request's records to the challenger, or count why they were not; never waits."""
+        if random.random() >= self.share:
+            return
+        if not self.serving:
+            self.count("dropped", "challenger not serving", len(ids))
+            return
+        try:
+            self.queue.put_nowait((request_id, ids, records))
+        except asyncio.QueueFull:
+            self.count("dropped", "queue full", len(ids))
+
+    def count(self, outcome: str, reason: str, records: int) -> None:
+        self.metrics.shadow_records.labels(outcome, reason).inc(records)
+
+    async def supervise(self) -> None:
+        """Start the worker, feed it, and start it again whenever it fails."""
+        failures = 0
+        while True:
+            try:
+                await self.start_worker()
+                failures = 0
+                await self.feed()
+            except WorkerGoneError as gone:
+                self.state = f"restarting: {gone}"
+                logger.warning("Challenger {}: {}", self.version, gone)
+            await self.end_worker()
+            await asyncio.sleep(RESTART_SECONDS[min(failures, len(RESTART_SECONDS) - 1)])
+            failures += 1
+
+    async def start_worker(self) -> None:
+        if not self.python.exists():
+            raise WorkerGoneError(
+                f"not installed: no interpreter at {self.python} (scripts/install.py installs "
+                "the challenger of api/challenger.yml)"
+            )
+        self.process = await asyncio.create_subprocess_exec(
+            str(self.python),
+            str(WORKER_SCRIPT),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
+        )
+        hello = await self.read_line(LOAD_SECONDS)
+        if "error" in hello:
+            raise WorkerGoneError(hello["error"])
+        if (hello.get("version"), hello.get("task")) != (self.version, TASK):
+            raise WorkerGoneError(
+                f"its environment holds version {hello.get('version')} ({hello.get('task')}), "
+                f"not {self.version} ({TASK}): run scripts/install.py again"
+            )
+        self.state = "serving"
+        logger.info("Challenger {} serves in shadow (pid {})", self.version, self.process.pid)
+
+    async def feed(self) -> None:
+        while True:
+            request_id, ids, records = await self.queue.get()
+            try:
+                await self.score(request_id, ids, records)
+            except WorkerGoneError:
+                self.count("failed", "worker died", len(ids))
+                raise
+
+    async def score(self, request_id: str, ids: Sequence[str], records: Sequence[Any]) -> None:
+        stdin, _ = self.pipes()
+        started = time.perf_counter()
+        try:
+            stdin.write(to_json({"records": records}) + b"\n")
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as error:
+            raise WorkerGoneError(f"its worker stopped reading: {error}") from None
+        reply = await self.read_line(ANSWER_SECONDS)
+        latency_ms = (time.perf_counter() - started) * 1000
+        if "error" in reply:
+            self.count("failed", "error", len(ids))
+            logger.bind(request_id=request_id).warning("Challenger failed: {}", reply["error"])
+            return
+        try:
+            answers = answer_columns(PredictionResult.model_validate(reply))
+        except (ValidationError, RuntimeError) as error:
+            self.count("failed", "answer not understood", len(ids))
+            logger.bind(request_id=request_id).warning("Challenger's answer: {}", error)
+            return
+        try:
+            self.log.append(Answered(request_id, self.version, records, answers, latency_ms, ids))
+        except (LogFullError, OSError):
+            self.count("dropped", "prediction log full", len(ids))
+        else:
+            self.count("scored", "", len(ids))
+
+    async def read_line(self, seconds: float) -> dict[str, Any]:
+        _, stdout = self.pipes()
+        try:
+            line = await asyncio.wait_for(stdout.readline(), seconds)
+        except TimeoutError:
+            raise WorkerGoneError(f"no answer within {seconds:g} s") from None
+        except ValueError as error:  # longer than LINE_LIMIT
+            raise WorkerGoneError(f"an answer too long to read: {error}") from None
+        if not line:
+            code = await self.process.wait() if self.process else None
+            raise WorkerGoneError(f"its worker exited with code {code}")
+        try:
+            reply: dict[str, Any] = from_json(line)
+        except ValueError:
+            raise WorkerGoneError(f"it wrote what is not JSON: {line[:200]!r}") from None
+        return reply
+
+    def pipes(self) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:
+        if self.process is None or self.process.stdin is None or self.process.stdout is None:
+            raise WorkerGoneError("its worker is not running")
+        return self.process.stdin, self.process.stdout
+
+    async def end_worker(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        process.kill()
+        await process.wait()
