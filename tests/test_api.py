@@ -54,6 +54,7 @@ def test_benchmark_prints_its_table(baked_project: Path, model_wheel: Path) -> N
     print(completed.stdout[completed.stdout.index("Serving benchmark") :])
     figures = ("p50 / p99", "req/s", "rows/s", "resident memory", "HTTP p50 <= 2x bare p50")
     figures += ("in-process: parse and validate", "cold start to /ready, no bytecode")
+    figures += ("challenger in shadow: p50 <= 1.3x without", "challenger's CPU per record scored")
     for figure in figures:
         assert figure in completed.stdout
     assert completed.stdout.count(" met") + completed.stdout.count("NOT MET") >= 5

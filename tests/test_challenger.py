@@ -1,10 +1,10 @@
 """Slow tier: two published versions side by side, decided on outcomes.
 
-0.1.0 and a different 0.2.0 (trained without `sex`) are published to a private index with a
-password. api/challenger.yml names 0.2.0: railway.json's build installs both, each in its own
-environment, and railway.json's start command serves 0.1.0 with 2 workers, on SQLite and on
-PostgreSQL, 0.2.0 scoring in shadow. The holdout's records and their outcomes go through the
-routes; the service's verdict is checked against scipy's McNemar test on the challenger's own
+0.1.0 and a different 0.2.0 (regularised until it hardly learns) are published to a private
+index with a password. api/challenger.yml names 0.2.0: railway.json's build installs both, each
+in its own environment, and railway.json's start command serves 0.1.0 with 2 workers, on SQLite
+and on PostgreSQL, 0.2.0 scoring in shadow. The holdout's records and their outcomes go through
+the routes; the service's verdict is checked against scipy's McNemar test on the challenger's own
 answers, computed apart in its environment. Then a challenger worker is killed under load.
 """
 
@@ -93,7 +93,9 @@ def test_a_challenger_in_shadow_is_decided_on_outcomes(tmp_path: Path) -> None:
         url = golden_path.index_url_with_credentials(index, PASSWORD)
         release(project, index, url)
         (package / "VERSION").write_text("0.2.0\n")
-        config_file.write_text(original.replace("[pclass, sex, embarked,", "[pclass, embarked,"))
+        stunted = original.replace("    C: 1.0\n", "    C: 0.001\n")
+        assert stunted != original
+        config_file.write_text(stunted)
         release(project, index, url, GATE_OVERRIDE_REASON="a challenger to compare on outcomes")
         (package / "VERSION").write_text("0.1.0\n")
         config_file.write_text(original)
@@ -136,6 +138,7 @@ def test_a_challenger_in_shadow_is_decided_on_outcomes(tmp_path: Path) -> None:
                 golden_path.start_api(project, venv, log, port, **environment)
             ) as served:
                 decision = compare(project, served, venv, holdout, theirs, database)
+                assert decision["verdict"] == "challenger worse"  # as scipy says, too
                 if database == "sqlite":  # the README's command, as written, on its port
                     (curl,) = readme_block(api / "README.md", "monitoring/comparison")
                     answered = json.loads(run_as_written([curl], api).stdout)

@@ -125,13 +125,25 @@ class Challenger:
         logger.info("Challenger {} serves in shadow (pid {})", self.version, self.process.pid)
 
     async def feed(self) -> None:
-        while True:
-            request_id, ids, records = await self.queue.get()
-            try:
-                await self.score(request_id, ids, records)
-            except WorkerGoneError:
-                self.count("failed", "worker died", len(ids))
-                raise
+        """Hand each request over in turn; a worker that dies, even while idle, ends this."""
+        if self.process is None:
+            raise WorkerGoneError("its worker is not running")
+        exited = asyncio.ensure_future(self.process.wait())
+        try:
+            while True:
+                handed = asyncio.ensure_future(self.queue.get())
+                await asyncio.wait({handed, exited}, return_when=asyncio.FIRST_COMPLETED)
+                if not handed.done():
+                    handed.cancel()
+                    raise WorkerGoneError(f"its worker exited with code {exited.result()}")
+                request_id, ids, records = handed.result()
+                try:
+                    await self.score(request_id, ids, records)
+                except WorkerGoneError:
+                    self.count("failed", "worker died", len(ids))
+                    raise
+        finally:
+            exited.cancel()
 
     async def score(self, request_id: str, ids: Sequence[str], records: Sequence[Any]) -> None:
         stdin, _ = self.pipes()

@@ -41,6 +41,23 @@ def figures(results: Results, logs: dict[str, Any], writers: list[str]) -> list[
             f"{results['in-process batch rate']:,.0f} rows/s",
         ),
         ("resident memory of one worker after the run", f"{results['memory']:.0f} MB"),
+        (
+            "predict with a challenger in shadow, 1 record: p50 / p99",
+            milliseconds(results["challenger"]),
+        ),
+        (
+            "predict with a challenger in shadow, 16 clients, 1 worker",
+            rate(results["challenger 1 worker"]),
+        ),
+        (
+            "  share of those requests the challenger scored",
+            f"{results['challenger share']:.0%} (the rest dropped: its queue was full)",
+        ),
+        ("  challenger's CPU per record scored", f"{results['challenger CPU']:.2f} ms"),
+        (
+            "  resident memory of the challenger's worker (one per API worker)",
+            f"{results['challenger memory']:.0f} MB",
+        ),
         *(
             (f"cold start to /ready, {kind}", f"{results[f'cold start {name} bytecode']:.2f} s")
             for name, kind in (("with", "installed bytecode"), ("without", "no bytecode"))
@@ -96,6 +113,12 @@ def targets(results: Results, logs: dict[str, Any]) -> tuple[list[Target], list[
             "<=",
         ),
         (
+            "challenger in shadow: p50 <= 1.3x without",
+            results["challenger"][0] / results["predict"][0],
+            1.3,
+            "<=",
+        ),
+        (
             "cold start with bytecode <= 0.6x without",
             results["cold start with bytecode"] / results["cold start without bytecode"],
             0.6,
@@ -107,7 +130,12 @@ def targets(results: Results, logs: dict[str, Any]) -> tuple[list[Target], list[
     if "log on PostgreSQL" in logs:
         name = "log on PostgreSQL"
         with_log["PostgreSQL"] = (name, f"{name} 1 worker", f"{name} batch rate")
-    shown = []
+    shown = [
+        (
+            "challenger in shadow: throughput, x without",
+            results["challenger 1 worker"] / results["predict 1 worker"],
+        )
+    ]
     for database, (latency, rate, batch_rate) in with_log.items():
         off = results["log off"][0]
         met.append(

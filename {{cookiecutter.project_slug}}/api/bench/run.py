@@ -16,12 +16,19 @@ A 1,000-record request is timed over HTTP and split, in this process, into its p
 validate, predict, answer) against the package scoring the same records already validated. Cold
 start is a new process's time to its first 200 on /ready, with the bytecode scripts/install.py
 wrote, and without it (a pycache prefix holding the standard library's bytecode alone).
+
+With a challenger in shadow at share 1.0 (bench/servers.py's stand-in: the same model under another
+version), the single-record latency and one worker's throughput are measured again; the
+challenger's worker shares the server's CPU, so its CPU time per record scored and its memory are
+printed beside them.
 """
 
 import argparse
 import gc
+import http.client
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -35,7 +42,7 @@ from typing import Any
 from pydantic import SecretStr
 from pydantic_core import to_json
 
-from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, make_prediction
+from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, __version__, make_prediction
 
 from app.answers import answer_columns, response_items
 from app.config import Settings
@@ -61,7 +68,16 @@ from bench.load import (
     timed,
 )
 from bench.report import Results, figures, report
-from bench.servers import API_ROOT, SERVICE, answers, free_port, start_command, stop, uvicorn
+from bench.servers import (
+    API_ROOT,
+    SERVICE,
+    answers,
+    challenger_environment,
+    free_port,
+    start_command,
+    stop,
+    uvicorn,
+)
 
 BARE = ("bench.bare_app:app", "/echo")
 MODEL_ONLY = "/predict"  # on the bare app: the model behind the least a route can do
@@ -202,6 +218,74 @@ def measure_servers(
             results[f"{name} 2 workers"] = throughput(server.port, path, one, arguments.seconds)
 
 
+def shadow_scored(port: int) -> float:
+    """shadow_records_total{outcome="scored"} from /metrics."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    connection.close()
+    found = re.search(r'^shadow_records_total\{outcome="scored",reason=""\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_challenger(
+    results: Results, arguments: argparse.Namespace, sqlite: dict[str, str], folder: str
+) -> None:
+    """The service with a challenger in shadow at share 1.0: the champion's latency and
+    throughput, and the challenger's CPU per record and memory."""
+    root = Path(folder) / "challenger"
+    version = f"{__version__}.post1"
+    python = challenger_environment(root, version)
+    named = root / "challenger.yml"
+    named.write_text(f"version: {version}\nshare: 1.0\npairs: 30\nalpha: 0.05\n")
+    settings = {
+        **sqlite,
+        **LARGEST,
+        "CHALLENGER_FILE": str(named),
+        "CHALLENGER_PYTHON": str(python),
+    }
+    with uvicorn(SERVICE, 1, environment=settings) as server:
+        port, process = server.port, server.process
+        shadow = wait_for_challenger(port, process.pid)
+        one = arguments.one
+        results["challenger"] = percentiles(sequential(port, PREDICT_PATH, one, arguments.requests))
+        scored, used = shadow_scored(port), cpu_seconds(shadow)
+        results["challenger 1 worker"] = throughput(
+            port, PREDICT_PATH, one, arguments.seconds, process.pid
+        )
+        caught_up(port)
+        records = shadow_scored(port) - scored
+        results["challenger CPU"] = (cpu_seconds(shadow) - used) / max(records, 1) * 1000
+        results["challenger share"] = records / (results["challenger 1 worker"] * arguments.seconds)
+        results["challenger memory"] = resident_mb(shadow)
+
+
+def wait_for_challenger(port: int, server: int) -> int:
+    """The pid of the challenger's worker, once /ready says it serves."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.request("GET", "/ready")
+        ready = json.loads(connection.getresponse().read())
+        connection.close()
+        if ready["challenger"]["state"] == "serving":
+            found = subprocess.run(
+                ["pgrep", "-P", str(server), "-f", "shadow_worker.py"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            return int(found.stdout.split()[0])
+        time.sleep(0.2)
+    raise RuntimeError(f"the challenger did not start serving: {ready['challenger']}")
+
+
 def measure_logs(results: Results, arguments: argparse.Namespace, logs: dict[str, Any]) -> None:
     """The service with the log off, and with it on PostgreSQL when BENCH_POSTGRES_URL is set."""
     for name, settings in logs.items():
@@ -241,6 +325,7 @@ def main() -> None:
             "PREDICTION_LOG_SPOOL_DIR": f"{folder}/spool",
         }
         measure_servers(results, arguments, sqlite)
+        measure_challenger(results, arguments, sqlite, folder)
         measure_cold_starts(results, sqlite, folder)
         logs = {"log off": {**sqlite, "PREDICTION_LOG": "false"}}
         writers = {"SQLite": f"sqlite:///{folder}/writer.sqlite3"}

@@ -4,7 +4,9 @@ every server they talk to with `uvicorn()`, so both measure and test what produc
 """
 
 import http.client
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import {{ cookiecutter.package_name }} as model_package
 
 API_ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "app.serve"  # the start command, as deployed: `python -m app.serve`
@@ -107,3 +111,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def challenger_environment(root: Path, version: str) -> Path:
+    """A stand-in for a challenger's environment, for the benchmark and the tests: an interpreter
+    (a script over this one) whose model package is a copy of the installed one under `version`.
+    The same model, so the same answers; two really different versions come from an index."""
+    installed = Path(model_package.__file__).parent
+    copy = root / "site" / installed.name
+    shutil.copytree(installed, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "VERSION").write_text(version, encoding="utf-8")
+    for artifact in (copy / "trained_models").iterdir():
+        old = f"_v{model_package.__version__}"
+        renamed = artifact.with_name(artifact.name.replace(old, f"_v{version}"))
+        artifact.rename(renamed)
+        if renamed.suffix == ".json":
+            metadata = json.loads(renamed.read_text(encoding="utf-8"))
+            renamed.write_text(json.dumps({**metadata, "version": version}), encoding="utf-8")
+    python = root / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{root / "site"}" exec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return python

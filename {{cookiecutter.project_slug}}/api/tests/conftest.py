@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 import {{ cookiecutter.package_name }} as model_package
@@ -52,6 +53,17 @@ def other_outcome(prediction: Record) -> Any:
 def feedback_for(prediction: Record, **more: Any) -> Record:
     """The feedback body that says the model was right about `prediction`."""
     return {"prediction_id": prediction["prediction_id"], OUTCOME: prediction[OUTCOME], **more}
+
+
+CHALLENGER_VERSION = f"{model_package.__version__}.post1"  # bench.servers.challenger_environment's
+
+
+def challenger_file(root: Path, **fields: Any) -> Path:
+    """A challenger.yml naming CHALLENGER_VERSION, with `fields` changed."""
+    path = root / "challenger.yml"
+    named = {"version": CHALLENGER_VERSION, "share": 1.0, "pairs": 30, "alpha": 0.05, **fields}
+    path.write_text(yaml.safe_dump(named), encoding="utf-8")
+    return path
 
 
 def broken_copy(root: Path, damage: str) -> Path:

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,13 +11,22 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from conftest import REQUIRED, bounded_number, feedback_for, uvicorn
+from conftest import (
+    CHALLENGER_VERSION,
+    REQUIRED,
+    bounded_number,
+    challenger_file,
+    feedback_for,
+    uvicorn,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, ViewportSize
 
 from {{ cookiecutter.package_name }} import CLASSES, EXAMPLE_RECORD, load_model
 from {{ cookiecutter.package_name }} import __version__ as model_version
+
+from bench.servers import challenger_environment
 
 
 def test_real_server_answers(server: str) -> None:
@@ -177,3 +187,35 @@ def test_browser_shows_the_monitoring_page(server: str, tmp_path: Path) -> None:
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 20_000
         assert [url for url in requested if not url.startswith(server)] == []
+
+
+def test_browser_shows_the_comparison(tmp_path: Path) -> None:
+    """A challenger in shadow, 30 outcomes: the verdict and both versions' quality on the page."""
+    python = challenger_environment(tmp_path, CHALLENGER_VERSION)
+    named = str(challenger_file(tmp_path))
+    with (
+        uvicorn(CHALLENGER_FILE=named, CHALLENGER_PYTHON=str(python)) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        for _ in range(300):
+            if client.get("/ready").json()["challenger"]["state"] == "serving":
+                break
+            time.sleep(0.2)
+        answer = client.post("/api/v1/predict", json={"records": [EXAMPLE_RECORD] * 30}).json()
+        for _ in range(100):  # the challenger's rows are written off the request path
+            if "collecting: 0 of 30" in client.get("/api/v1/monitoring/comparison").text:
+                break
+            time.sleep(0.1)
+        for prediction in answer["predictions"]:
+            assert client.post("/api/v1/feedback", json=feedback_for(prediction)).status_code == 201
+        assert client.get("/api/v1/monitoring/comparison").json()["pairs"] == 30
+        with chromium_page(viewport={"width": 1000, "height": 900}) as page:
+            page.goto(url + "/monitoring", wait_until="load")
+            caption = f"Champion {model_version} against challenger {CHALLENGER_VERSION}"
+            assert page.locator(f"figcaption:has-text('{caption}')").is_visible()
+            assert page.locator("p.verdict").first.text_content() == "no difference shown."
+            assert page.locator("text=exact McNemar test" if CLASSES else "text=Wilcoxon").count()
+            assert page.locator(f"text=model {CHALLENGER_VERSION} (shadow)").count() == 1
+            shot = tmp_path / "monitoring-comparison.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 20_000
