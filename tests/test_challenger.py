@@ -102,7 +102,7 @@ def test_a_challenger_in_shadow_is_decided_on_outcomes(tmp_path: Path) -> None:
         named = yaml.safe_load((api / "challenger.yml").read_text())
         assert named["version"] is None  # as baked: no comparison
         (api / "challenger.yml").write_text(
-            (api / "challenger.yml").read_text().replace("version: ~", "version: 0.2.0")
+            (api / "challenger.yml").read_text().replace("version: ~", 'version: "0.2.0"')
         )
         (api / "challenger.yml").write_text(
             re.sub(

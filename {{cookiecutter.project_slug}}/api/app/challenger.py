@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +30,21 @@ from app.metrics import Metrics
 from app.prediction_log import Answered, LogFullError, PredictionLog
 
 WORKER_SCRIPT = Path(__file__).with_name("shadow_worker.py")
-QUEUE_REQUESTS = 256  # requests waiting for the challenger; more are dropped, and counted
+QUEUE_RECORDS = 20_000  # records waiting for the challenger; more are dropped, and counted
+BATCH_RECORDS = 1_000  # records sent at once: the requests waiting are scored together
 LOAD_SECONDS = 60.0  # for the challenger's worker to load its model
-ANSWER_SECONDS = 10.0  # for it to answer one request; then it is restarted
-RESTART_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # between failed starts in a row
+ANSWER_SECONDS = 10.0  # for it to answer one batch; then it is restarted
+RESTART_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # between failures with nothing scored between
 LINE_LIMIT = 256 * 1024 * 1024  # the longest answer read: a full batch's PredictionResult
 
-Handed = tuple[str, Sequence[str], Sequence[Any]]  # request id, champion's ids, records
+
+@dataclass(frozen=True)
+class Handed:
+    """A request's records handed to the challenger, and the champion's ids for them."""
+
+    request_id: str
+    ids: Sequence[str]
+    records: Sequence[Any]
 
 
 class WorkerGoneError(Exception):
@@ -51,8 +61,11 @@ class Challenger:
         self.python = python
         self.log = log
         self.metrics = metrics
-        self.queue: asyncio.Queue[Handed] = asyncio.Queue(QUEUE_REQUESTS)
+        self.queue: deque[Handed] = deque()
+        self.queued = 0  # records in the queue
+        self.waiting = asyncio.Event()  # set while the queue holds a request
         self.state = "starting"
+        self.scored_since_start = False
         self.process: asyncio.subprocess.Process | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -61,6 +74,9 @@ class Challenger:
         return self.state == "serving"
 
     def start(self) -> None:
+        """Start supervising, in the running event loop (a new one for each app lifespan)."""
+        self.waiting = asyncio.Event()
+        self.state = "starting"
         self.task = asyncio.create_task(self.supervise(), name="challenger")
 
     async def stop(self) -> None:
@@ -69,6 +85,7 @@ class Challenger:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.end_worker()
+        self.state = "stopped"
 
     def submit(self, request_id: str, ids: Sequence[str], records: Sequence[Any]) -> None:
         """Hand a request's records to the challenger, or count why they were not; never waits."""
@@ -77,10 +94,12 @@ class Challenger:
         if not self.serving:
             self.count("dropped", "challenger not serving", len(ids))
             return
-        try:
-            self.queue.put_nowait((request_id, ids, records))
-        except asyncio.QueueFull:
+        if self.queued + len(ids) > QUEUE_RECORDS:
             self.count("dropped", "queue full", len(ids))
+            return
+        self.queue.append(Handed(request_id, ids, records))
+        self.queued += len(ids)
+        self.waiting.set()
 
     def count(self, outcome: str, reason: str, records: int) -> None:
         self.metrics.shadow_records.labels(outcome, reason).inc(records)
@@ -89,16 +108,19 @@ class Challenger:
         """Start the worker, feed it, and start it again whenever it fails."""
         failures = 0
         while True:
+            self.scored_since_start = False
             try:
                 await self.start_worker()
-                failures = 0
                 await self.feed()
             except WorkerGoneError as gone:
                 self.state = f"restarting: {gone}"
                 logger.warning("Challenger {}: {}", self.version, gone)
+            except Exception as error:  # noqa: BLE001 - the champion serves on, whatever this is
+                self.state = f"restarting: {type(error).__name__}: {error}"
+                logger.exception("Challenger {} failed", self.version)
             await self.end_worker()
+            failures = 0 if self.scored_since_start else failures + 1
             await asyncio.sleep(RESTART_SECONDS[min(failures, len(RESTART_SECONDS) - 1)])
-            failures += 1
 
     async def start_worker(self) -> None:
         if not self.python.exists():
@@ -125,52 +147,75 @@ class Challenger:
         logger.info("Challenger {} serves in shadow (pid {})", self.version, self.process.pid)
 
     async def feed(self) -> None:
-        """Hand each request over in turn; a worker that dies, even while idle, ends this."""
+        """Send what waits, a batch at a time; a worker that dies, even while idle, ends this."""
         if self.process is None:
             raise WorkerGoneError("its worker is not running")
         exited = asyncio.ensure_future(self.process.wait())
         try:
             while True:
-                handed = asyncio.ensure_future(self.queue.get())
-                await asyncio.wait({handed, exited}, return_when=asyncio.FIRST_COMPLETED)
-                if not handed.done():
-                    handed.cancel()
+                waiting = asyncio.ensure_future(self.waiting.wait())
+                await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+                if exited.done():
                     raise WorkerGoneError(f"its worker exited with code {exited.result()}")
-                request_id, ids, records = handed.result()
+                batch = self.take()
                 try:
-                    await self.score(request_id, ids, records)
+                    await self.score(batch)
                 except WorkerGoneError:
-                    self.count("failed", "worker died", len(ids))
+                    self.count("failed", "worker died", sum(len(one.ids) for one in batch))
                     raise
         finally:
             exited.cancel()
 
-    async def score(self, request_id: str, ids: Sequence[str], records: Sequence[Any]) -> None:
+    def take(self) -> list[Handed]:
+        """The requests waiting, up to BATCH_RECORDS records (at least one request)."""
+        batch = [self.queue.popleft()]
+        size = len(batch[0].ids)
+        while self.queue and size + len(self.queue[0].ids) <= BATCH_RECORDS:
+            batch.append(self.queue.popleft())
+            size += len(batch[-1].ids)
+        self.queued -= size
+        if not self.queue:
+            self.waiting.clear()
+        return batch
+
+    async def score(self, batch: list[Handed]) -> None:
+        """One round trip for the batch; each request's answers become its shadow rows."""
         stdin, _ = self.pipes()
+        records = [record for one in batch for record in one.records]
         started = time.perf_counter()
         try:
             stdin.write(to_json({"records": records}) + b"\n")
-            await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError) as error:
-            raise WorkerGoneError(f"its worker stopped reading: {error}") from None
+            await asyncio.wait_for(stdin.drain(), ANSWER_SECONDS)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError) as error:
+            raise WorkerGoneError(f"its worker stopped reading: {error!r}") from None
         reply = await self.read_line(ANSWER_SECONDS)
         latency_ms = (time.perf_counter() - started) * 1000
-        if "error" in reply:
-            self.count("failed", "error", len(ids))
-            logger.bind(request_id=request_id).warning("Challenger failed: {}", reply["error"])
-            return
         try:
+            if "error" in reply:
+                raise RuntimeError(reply["error"])
             answers = answer_columns(PredictionResult.model_validate(reply))
         except (ValidationError, RuntimeError) as error:
-            self.count("failed", "answer not understood", len(ids))
-            logger.bind(request_id=request_id).warning("Challenger's answer: {}", error)
+            self.count("failed", "error", len(records))
+            logger.warning(
+                "Challenger {} could not score {} records: {}", self.version, len(records), error
+            )
             return
-        try:
-            self.log.append(Answered(request_id, self.version, records, answers, latency_ms, ids))
-        except (LogFullError, OSError):
-            self.count("dropped", "prediction log full", len(ids))
-        else:
-            self.count("scored", "", len(ids))
+        self.scored_since_start = True
+        start = 0
+        for one in batch:
+            end = start + len(one.ids)
+            mine = {name: values[start:end] for name, values in answers.items()}
+            answered = Answered(
+                one.request_id, self.version, one.records, mine, latency_ms, one.ids
+            )
+            start = end
+            try:
+                self.log.append(answered)
+            except (LogFullError, OSError):
+                self.count("dropped", "prediction log full", len(one.ids))
+            else:
+                self.count("scored", "", len(one.ids))
 
     async def read_line(self, seconds: float) -> dict[str, Any]:
         _, stdout = self.pipes()
@@ -184,9 +229,11 @@ class Challenger:
             code = await self.process.wait() if self.process else None
             raise WorkerGoneError(f"its worker exited with code {code}")
         try:
-            reply: dict[str, Any] = from_json(line)
+            reply = from_json(line)
         except ValueError:
-            raise WorkerGoneError(f"it wrote what is not JSON: {line[:200]!r}") from None
+            reply = None
+        if not isinstance(reply, dict):
+            raise WorkerGoneError(f"it wrote what is not a JSON object: {line[:200]!r}")
         return reply
 
     def pipes(self) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:

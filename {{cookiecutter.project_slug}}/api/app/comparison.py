@@ -1,14 +1,16 @@
 """Champion against challenger on live outcomes: the comparison's config, its pairs, its verdict.
 
 A comparison is named in one place, api/challenger.yml: a commit that sets its version starts
-one, a commit that sets it back to ~ (or promotes the challenger) ends it. The champion is the
-version the service answers with (model-package's VERSION); the challenger scores the same
-records in shadow (app/challenger.py; its rows have role "shadow" and the champion's id). One
-outcome, sent for the champion's prediction id, scores both. The metric follows the model's task:
-a classifier's accuracy (exact McNemar test), a regression's MAE (Wilcoxon signed-rank test).
+one; a commit that sets it back to ~, or that makes that version the champion, ends it. The
+champion is the version the service answers with (model-package's VERSION); the challenger scores
+the same records in shadow (app/challenger.py; its rows have role "shadow" and the champion's id).
+One outcome, sent for the champion's prediction id, scores both. The metric follows the model's
+task: a classifier's accuracy (exact McNemar test), a regression's MAE (Wilcoxon signed-rank).
 
 The pairs and the level are fixed before the first outcome: the verdict stays "collecting: n of
-N" until N pairs are in, then app/paired_test.py decides on the first N, whatever arrives later.
+N" until N pairs are in, then app/paired_test.py decides on the first N by the time their outcomes
+were recorded. A pair counts only if the challenger had answered before the outcome came, so a late
+shadow row never joins the first N afterwards.
 """
 
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from loguru import logger
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -72,10 +75,13 @@ def load_comparison(champion: str, path: Path = CHALLENGER_FILE) -> Comparison |
         return None
     comparison = Comparison.model_validate(named.model_dump())
     if comparison.version == champion:
-        raise ComparisonError(
-            f"{path}: the challenger {comparison.version} is the champion itself (model-package's "
-            "VERSION); name another published version, or delete the file to end the comparison"
+        logger.warning(
+            "{}: the challenger {} is now the champion (model-package's VERSION): no comparison "
+            "runs; set its version back to ~",
+            path,
+            comparison.version,
         )
+        return None
     return comparison
 
 
@@ -95,6 +101,7 @@ def paired_outcomes(engine: Engine, champion: str, comparison: Comparison) -> li
             predictions.c[OUTCOME].is_not(None),
             shadow.c[OUTCOME].is_not(None),
             feedback.c[OUTCOME].is_not(None),
+            shadow.c.created_at <= feedback.c.created_at,
         )
         .order_by(feedback.c.created_at, predictions.c.id)
         .limit(comparison.pairs)

@@ -5,6 +5,8 @@ One outcome scores both versions on the same record, so the test compares them p
   the other wrong) can tell them apart, and without a difference either kind is a coin's toss;
 - a regression's absolute errors by the Wilcoxon signed-rank test (normal approximation, ties
   averaged, zero differences dropped), which a few huge errors cannot sway as they would a t test.
+  It tests which version is closer more often and by more ranks; the MAE difference beside it is
+  the mean, which a few huge errors can still turn the other way.
 The test runs once, on the first `pairs` outcomes that config fixed in advance: testing again as
 outcomes arrive would find a difference by chance far more often than `alpha` says. Pure Python,
 so that the service needs no statistics library; tests/test_paired_test.py checks it with scipy.

@@ -4,14 +4,19 @@ Two versions of one distribution cannot share a Python process, so the challenge
 installed in an environment of its own, and this script, which imports nothing of the API, scores
 records there with the package's public contract. One JSON line in ({"records": [...]}), one JSON
 line out: the package's PredictionResult, or {"error": "..."} when the batch failed. The first
-line out says which version and task loaded, or why none did.
+line out says which version and task loaded, or why none did. What the package or its libraries
+print goes to stderr (the service's log): stdout carries the replies alone.
 """
 
 import json
+import os
 import sys
+
+REPLIES = os.fdopen(os.dup(sys.stdout.fileno()), "w")
 
 
 def main() -> None:
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # print() now reaches stderr
     try:
         import {{ cookiecutter.package_name }} as model  # inside: its failure is the reply
 
@@ -26,13 +31,13 @@ def main() -> None:
         except Exception as error:  # noqa: BLE001 - a failed batch is counted, never fatal
             answer({"error": f"{type(error).__name__}: {error}"})
         else:
-            sys.stdout.write(result.model_dump_json() + "\n")
-            sys.stdout.flush()
+            REPLIES.write(result.model_dump_json() + "\n")
+            REPLIES.flush()
 
 
 def answer(message: dict[str, str]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    REPLIES.write(json.dumps(message) + "\n")
+    REPLIES.flush()
 
 
 if __name__ == "__main__":

@@ -42,7 +42,12 @@ from typing import Any
 from pydantic import SecretStr
 from pydantic_core import to_json
 
-from {{ cookiecutter.package_name }} import EXAMPLE_RECORD, InputRecord, __version__, make_prediction
+from {{ cookiecutter.package_name }} import (
+    EXAMPLE_RECORD,
+    InputRecord,
+    __version__,
+    make_prediction,
+)
 
 from app.answers import answer_columns, response_items
 from app.config import Settings

@@ -167,7 +167,9 @@ def challenger_version() -> str | None:
 
     named = yaml.safe_load(CHALLENGER_FILE.read_text(encoding="utf-8")) or {}
     version = named.get("version") if isinstance(named, dict) else None
-    return str(version) if version is not None else None
+    if version is not None and not isinstance(version, str):
+        fail(f'{CHALLENGER_FILE}: quote the version (version: "{version}"): YAML reads a number')
+    return version
 
 
 def install_challenger(name: str, version: str) -> None:

@@ -195,7 +195,6 @@ def test_a_challenger_that_cannot_serve_leaves_the_champion_serving(
     ("fields", "message"),
     [
         ({"pairs": 5}, "pairs: Input should be greater than or equal to 30"),
-        ({"version": __version__}, f"the challenger {__version__} is the champion itself"),
         ({"alpha": 0.5}, "alpha: Input should be less than 0.5"),
         ({"share": 0}, "share: Input should be greater than 0"),
         ({"metric": "accuracy"}, "metric: Extra inputs are not permitted"),
@@ -207,6 +206,14 @@ def test_a_bad_challenger_file_stops_the_start_with_its_reason(
     path = challenger_file(tmp_path, **fields)
     with pytest.raises(SystemExit, match=f"invalid challenger: {path}: .*{message}"):
         create_app(Settings(_env_file=None, challenger_file=path))
+
+
+def test_a_promoted_challenger_ends_the_comparison(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    """VERSION set to the challenger's version, challenger.yml left as it was: no comparison."""
+    client = make_client(challenger_file=challenger_file(tmp_path, version=__version__))
+    assert client.get("/ready").json()["challenger"] is None
 
 
 def test_the_repository_names_no_challenger(client: TestClient) -> None:
