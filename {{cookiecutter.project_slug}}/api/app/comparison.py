@@ -27,12 +27,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from app.answers import CLASSIFICATION, OUTCOME
-from app.config import API_ROOT
 from app.db import feedback, predictions
 from app.paired_test import VERDICT_SIGN, mcnemar, wilcoxon
 from app.schemas import ComparisonAnswer
 
-CHALLENGER_FILE = API_ROOT / "challenger.yml"
 METRIC = "accuracy" if CLASSIFICATION else "mae"
 # Fewer pairs than this and the tests' normal approximations (the interval, Wilcoxon's z) mislead.
 MINIMUM_PAIRS = 30
@@ -59,7 +57,7 @@ class ComparisonError(ValueError):
     """challenger.yml cannot be used; the message names the file and what is wrong."""
 
 
-def load_comparison(champion: str, path: Path = CHALLENGER_FILE) -> Comparison | None:
+def load_comparison(champion: str, path: Path) -> Comparison | None:
     """The comparison of challenger.yml, checked; None when it names no version."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

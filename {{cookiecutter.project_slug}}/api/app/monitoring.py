@@ -160,6 +160,7 @@ def drift(engine: Engine, since: datetime, served: ModelMetadata) -> DriftAnswer
         .where(
             predictions.c.created_at >= since,
             predictions.c.model_version == served.version,
+            predictions.c.role == "champion",  # its shadow rows from before a promotion aside
             predictions.c[OUTCOME].is_not(None),
         )
         .order_by(predictions.c.created_at.desc())

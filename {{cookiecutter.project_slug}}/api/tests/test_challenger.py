@@ -10,6 +10,8 @@ compared by the template's tests (tests/test_private_index.py at the template's 
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from {{ cookiecutter.package_name }} import __version__
 
 from app.answers import CLASSIFICATION, OUTCOME
 from app.challenger import Challenger
-from app.config import Settings
+from app.config import API_ROOT, Settings
 from app.db import make_engine, predictions
 from app.main import create_app
 from bench.servers import challenger_environment
@@ -222,3 +224,26 @@ def test_the_repository_names_no_challenger(client: TestClient) -> None:
     missing = client.get("/api/v1/monitoring/comparison")
     assert missing.status_code == 404
     assert "api/challenger.yml" in missing.json()["detail"]
+
+
+def test_a_challenger_that_cannot_install_leaves_the_build_to_the_champion(tmp_path: Path) -> None:
+    """install.py's third step: the reason, no environment left behind, and the build goes on."""
+    environment = tmp_path / "challenger-env"
+    script = (
+        "import install; "
+        f"install.CHALLENGER_ENV = __import__('pathlib').Path({str(environment)!r}); "
+        "install.install_challenger(install.DISTRIBUTION, '9.9.9'); print('build goes on')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=API_ROOT / "scripts",
+        env={**os.environ, "MODEL_WHEEL": str(tmp_path)},  # a folder without that wheel
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("build goes on")
+    assert "no wheel of" in done.stderr
+    assert "9.9.9 (challenger.yml) was not installed, for the reason above" in done.stderr
+    assert not environment.exists()

@@ -214,6 +214,8 @@ def test_browser_shows_the_comparison(tmp_path: Path) -> None:
             caption = f"Champion {model_version} against challenger {CHALLENGER_VERSION}"
             assert page.locator(f"figcaption:has-text('{caption}')").is_visible()
             assert page.locator("p.verdict").first.text_content() == "no difference shown."
+            scored = "The challenger scored 30 of the 30 records answered in this window (100%)"
+            assert page.locator(f"text={scored}").count() == 1
             assert page.locator("text=exact McNemar test" if CLASSES else "text=Wilcoxon").count()
             assert page.locator(f"text=model {CHALLENGER_VERSION} (shadow)").count() == 1
             shot = tmp_path / "monitoring-comparison.png"

@@ -217,11 +217,28 @@ __CHARTS__
 """
 
 
-def verdict(engine: Engine, champion: str, comparison: Comparison) -> str:
-    """The comparison's state, in words: GET /api/v1/monitoring/comparison's answer."""
+def verdict(engine: Engine, champion: str, comparison: Comparison, since: datetime) -> str:
+    """The comparison's state, in words: GET /api/v1/monitoring/comparison's answer, and the
+    share of the window's records the challenger scored (the rest dropped or failed)."""
     answer = compare(engine, champion, comparison)
     title = f"Champion {champion} against challenger {comparison.version} (in shadow)"
-    lines = [f"{answer.status}."]
+    counts = (
+        select(predictions.c.role, func.count())
+        .where(
+            predictions.c.created_at >= since,
+            predictions.c.model_version.in_([champion, comparison.version]),
+        )
+        .group_by(predictions.c.role)
+    )
+    with engine.connect() as connection:
+        rows: dict[str, int] = {role: count for role, count in connection.execute(counts)}
+    answered, scored = rows.get("champion", 0), rows.get("shadow", 0)
+    share = f" ({scored / answered:.0%})" if answered else ""
+    lines = [
+        f"{answer.status}.",
+        f"The challenger scored {scored:,} of the {answered:,} records answered in this window"
+        f"{share}; /metrics counts why the others were not (shadow_records_total).",
+    ]
     if decision := answer.decision:
         low, high = decision.interval
         lines += [
@@ -249,7 +266,7 @@ def render(
     ]
     summary = f"Model {served.version if served else '(not loaded)'}; the last {hours:g} hours."
     if served is not None and comparison is not None:
-        charts.insert(0, verdict(engine, served.version, comparison))
+        charts.insert(0, verdict(engine, served.version, comparison, since))
     if served is not None:
         drifted = drift(engine, since, served)
         bars = []
