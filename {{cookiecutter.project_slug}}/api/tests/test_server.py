@@ -194,7 +194,11 @@ def test_browser_shows_the_comparison(tmp_path: Path) -> None:
     python = challenger_environment(tmp_path, CHALLENGER_VERSION)
     named = str(challenger_file(tmp_path))
     with (
-        uvicorn(CHALLENGER_FILE=named, CHALLENGER_PYTHON=str(python)) as url,
+        uvicorn(
+            CHALLENGER_FILE=named,
+            CHALLENGER_PYTHON=str(python),
+            DATABASE_URL=f"sqlite:///{tmp_path / 'log.sqlite3'}",  # these records alone
+        ) as url,
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         for _ in range(300):
